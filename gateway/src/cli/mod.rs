@@ -1,0 +1,73 @@
+//! Command-line interface.
+
+mod verify_bundle;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// Exit status when the input was judged and failed (not verified, denied).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status when the command could not judge its input (bad arguments,
+/// unreadable files, unusable trust material).
+pub const EXIT_UNUSABLE: u8 = 2;
+
+/// cragate: a gateway that lets through only products with digital elements
+/// whose evidence satisfies the EU Cyber Resilience Act and your policy.
+#[derive(Debug, Parser)]
+#[command(name = "cragate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
+    VerifyBundle(verify_bundle::Args),
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(EXIT_UNUSABLE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::VerifyBundle(args) => verify_bundle::run(&args),
+    }
+}
+
+/// Reads at most `limit` bytes of a file; a larger file is an error that
+/// names the limit, and nothing past it is read.
+pub fn read_limited(path: &Path, limit: usize, what: &str) -> anyhow::Result<Vec<u8>> {
+    let file = File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(cap)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?;
+    if bytes.len() > limit {
+        anyhow::bail!("{what} {} is over the limit of {limit} bytes", path.display());
+    }
+    Ok(bytes)
+}
+
+/// Prints one line to stderr, with any line breaks in the message folded,
+/// and returns `status`.
+pub fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
+    let line = message.to_string().replace(['\r', '\n'], " ");
+    eprintln!("cragate: {line}");
+    ExitCode::from(status)
+}

@@ -1,0 +1,16 @@
+//! cragate's verification core.
+//!
+//! Everything here is a pure function of its inputs: no network, no files and
+//! no clock. Callers pass bytes, trust material and the time at which the
+//! evaluation happens; what passes comes back as a value only this crate can
+//! build (for example [`sigstore::VerifiedBundle`]), so the gateway can only
+//! forward or record what was really verified.
+
+#![forbid(unsafe_code)]
+
+pub mod digest;
+pub mod json;
+pub mod limits;
+pub mod sigstore;
+
+pub use digest::{Digest, DigestError};
