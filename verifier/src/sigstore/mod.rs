@@ -17,7 +17,11 @@ mod trust;
 use std::io::Read;
 
 use jiff::Timestamp;
-use sigstore_verify::types::{Artifact, ArtifactDigest, SignatureContent};
+use sigstore_verify::types::bundle::{MessageDigest, MessageSignature};
+use sigstore_verify::types::{
+    Artifact, ArtifactDigest, Bundle as LibraryBundle, DigestBytes, HashAlgorithm, KindVersion,
+    SignatureContent,
+};
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult};
 
 pub use bundle::{Bundle, BundleError, BundleVersion};
@@ -108,9 +112,16 @@ pub fn verify(
     at: Timestamp,
 ) -> Result<VerifiedBundle, VerifyError> {
     check_signer_kind(bundle, signer_policy)?;
-    let (library_artifact, artifact_digest) = prepare_artifact(artifact)?;
+    let (mut library_artifact, artifact_digest) = prepare_artifact(artifact)?;
     let verifier = &trust_root.verifier;
-    let inner = &bundle.inner;
+    let rewritten = dsse_as_logged_message_signature(&bundle.inner);
+    let inner = match &rewritten {
+        Some((as_logged, pae)) => {
+            library_artifact = Artifact::Blob(pae);
+            as_logged
+        }
+        None => &bundle.inner,
+    };
     let (result, signer) = match signer_policy {
         SignerPolicy::Certificate(identity) => {
             let result = verifier
@@ -137,13 +148,20 @@ pub fn verify(
         }
     };
     let signed_at = check_signing_times(&result, at)?;
-    let statement = match &inner.content {
+    let statement = match &bundle.inner.content {
         SignatureContent::DsseEnvelope(envelope) => Some(Statement::parse(
             &envelope.payload_type,
             envelope.payload.as_bytes(),
         )?),
         _ => None,
     };
+    if let (Some(_), Some(statement)) = (&rewritten, &statement)
+        && !statement.has_subject(&artifact_digest)
+    {
+        return Err(VerifyError::ArtifactMismatch {
+            detail: format!("artifact {artifact_digest} is not a subject of the in-toto statement"),
+        });
+    }
     Ok(VerifiedBundle {
         bundle_digest: bundle.digest(),
         artifact_digest,
@@ -152,6 +170,39 @@ pub fn verify(
         evaluated_at: at,
         statement,
     })
+}
+
+/// A DSSE envelope logged to Rekor v1 as `hashedrekord` 0.0.1 ("hashedrekord
+/// over DSSE", allowed by the Sigstore client specification, "Bundle content
+/// vs. Rekor entry kind"): the entry commits to SHA-256(PAE(payloadType,
+/// payload)) and to the envelope's signature. sigstore-verify 0.15 accepts
+/// that pairing only for Rekor v2 entries, so cragate verifies such a bundle
+/// as what the log recorded, a message signature over the PAE bytes (same
+/// certificate, log entries and timestamps), and binds the artifact through
+/// the statement's subjects afterwards. Returns the rewritten bundle and the
+/// PAE bytes, or `None` for every other bundle.
+fn dsse_as_logged_message_signature(bundle: &LibraryBundle) -> Option<(LibraryBundle, Vec<u8>)> {
+    let SignatureContent::DsseEnvelope(envelope) = &bundle.content else {
+        return None;
+    };
+    let entries = &bundle.verification_material.tlog_entries;
+    if entries.is_empty()
+        || !entries
+            .iter()
+            .all(|entry| entry.kind_version == KindVersion::HashedRekordV001)
+    {
+        return None;
+    }
+    let pae = sigstore_verify::types::pae(&envelope.payload_type, envelope.payload.as_bytes());
+    let digest = DigestBytes::new(Digest::of(&pae).as_bytes().to_vec());
+    let signature = MessageSignature::new(envelope.signature.sig.clone())
+        .with_message_digest(MessageDigest::new(HashAlgorithm::Sha2256, digest));
+    let rewritten = LibraryBundle::new(
+        bundle.media_type,
+        bundle.verification_material.clone(),
+        SignatureContent::MessageSignature(signature),
+    );
+    Some((rewritten, pae))
 }
 
 fn check_signer_kind(bundle: &Bundle, policy: &SignerPolicy) -> Result<(), VerifyError> {

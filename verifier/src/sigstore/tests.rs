@@ -314,3 +314,41 @@ fn signer_kind_must_match_the_bundle() {
     .unwrap_err();
     assert!(matches!(error, VerifyError::SignerKind { .. }), "{error}");
 }
+
+#[test]
+fn dsse_logged_as_hashedrekord_v1_verifies_as_the_log_recorded_it() {
+    let subject: Digest = "sha256:70ed0277251d0cf2eb5eda8b574ce012de485e39a3de1fb4b1e0717e14b02d6a"
+        .parse()
+        .unwrap();
+    let upstream = |case: &str| {
+        let path = format!("{CASES}/../sigstore-upstream/{case}/bundle.sigstore.json");
+        Bundle::from_json(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let root = production_root();
+    let at = Timestamp::now();
+    let check = |case: &str, digest: Digest| {
+        verify(
+            &upstream(case),
+            ArtifactInput::Digest(digest),
+            &root,
+            &beacon_policy(),
+            at,
+        )
+    };
+
+    let verified = check("dsse-with-hashedrekord-happy-path", subject).unwrap();
+    assert!(verified.statement().unwrap().has_subject(&subject));
+
+    let error = check("dsse-with-hashedrekord-happy-path", Digest::of(b"other")).unwrap_err();
+    assert!(
+        matches!(error, VerifyError::ArtifactMismatch { .. }),
+        "{error}"
+    );
+    let error = check("dsse-with-hashedrekord-invalid-sig_fail", subject).unwrap_err();
+    assert!(matches!(error, VerifyError::Signature { .. }), "{error}");
+    let error = check("dsse-with-hashedrekord-mismatch-envelope_fail", subject).unwrap_err();
+    assert!(
+        matches!(error, VerifyError::ArtifactMismatch { .. }),
+        "{error}"
+    );
+}
