@@ -131,23 +131,10 @@ impl Bundle {
     /// Parses a bundle's JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
         check_limits(bytes, "bundle", MAX_BUNDLE_BYTES, MAX_JSON_DEPTH)?;
-        let mut value: Value = serde_json::from_slice(bytes).map_err(|e| BundleError::Syntax {
-            detail: e.to_string(),
-        })?;
-        let Some(Value::String(media_type)) = value.get("mediaType") else {
-            return Err(BundleError::MissingMediaType);
+        let inner = match parse_direct(bytes) {
+            Some(inner) => inner,
+            None => parse_with_diagnostics(bytes)?,
         };
-        if media_type.parse::<MediaType>().is_err() {
-            return Err(BundleError::UnknownMediaType {
-                media_type: media_type.clone(),
-            });
-        }
-        unwrap_base64_lines(&mut value);
-        let inner: LibraryBundle =
-            serde_path_to_error::deserialize(value).map_err(|e| BundleError::Shape {
-                path: e.path().to_string(),
-                detail: e.inner().to_string(),
-            })?;
         check_structure(&inner)?;
         Ok(Self {
             inner,
@@ -176,6 +163,40 @@ impl Bundle {
             VerificationMaterialContent::PublicKey(_)
         )
     }
+}
+
+/// The fast path: a well-formed bundle with a known `mediaType` and no
+/// line-wrapped base64 parses straight from the bytes. `None` sends the
+/// input down [`parse_with_diagnostics`], which accepts wrapped base64 and
+/// explains what is wrong with anything else.
+fn parse_direct(bytes: &[u8]) -> Option<LibraryBundle> {
+    #[derive(serde::Deserialize)]
+    struct MediaTypeProbe {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+    }
+    let probe: MediaTypeProbe = serde_json::from_slice(bytes).ok()?;
+    probe.media_type?.parse::<MediaType>().ok()?;
+    serde_json::from_slice(bytes).ok()
+}
+
+fn parse_with_diagnostics(bytes: &[u8]) -> Result<LibraryBundle, BundleError> {
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| BundleError::Syntax {
+        detail: e.to_string(),
+    })?;
+    let Some(Value::String(media_type)) = value.get("mediaType") else {
+        return Err(BundleError::MissingMediaType);
+    };
+    if media_type.parse::<MediaType>().is_err() {
+        return Err(BundleError::UnknownMediaType {
+            media_type: media_type.clone(),
+        });
+    }
+    unwrap_base64_lines(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| BundleError::Shape {
+        path: e.path().to_string(),
+        detail: e.inner().to_string(),
+    })
 }
 
 fn check_structure(bundle: &LibraryBundle) -> Result<(), BundleError> {
