@@ -113,7 +113,8 @@ pub struct SigningRequest {
     /// What is signed.
     pub payload: Payload,
     /// When the certificate is issued (its `notBefore` and SCT time); the
-    /// log integrates the entry two seconds later.
+    /// log integrates the entry two seconds later. Verifiers refuse an
+    /// integrated time later than their clock, so use a time in the past.
     pub signed_at: Timestamp,
 }
 
@@ -283,7 +284,9 @@ impl Instance {
 
     /// `trusted_root.json` (`dev.sigstore.trustroot.v1.TrustedRoot`).
     pub fn trusted_root_json(&self) -> Result<Vec<u8>, SignerError> {
-        pretty_json(&self.trusted_root())
+        let mut root = self.trusted_root();
+        root.sort_all_objects();
+        pretty_json(&root)
     }
 
     /// A client trust configuration
@@ -299,7 +302,7 @@ impl Instance {
                 "operator": "cragate.test",
             })
         };
-        let config = json!({
+        let mut config = json!({
             "mediaType": TRUST_CONFIG_MEDIA_TYPE,
             "trustedRoot": self.trusted_root(),
             "signingConfig": {
@@ -312,9 +315,12 @@ impl Instance {
                 "tsaConfig": {"selector": "ANY"},
             },
         });
+        config.sort_all_objects();
         pretty_json(&config)
     }
 
+    /// Keys are sorted before writing (`sort_all_objects`), so the output
+    /// does not depend on whether serde_json's `preserve_order` is enabled.
     fn trusted_root(&self) -> serde_json::Value {
         let valid_for = json!({"start": self.valid_from.to_string()});
         let log = |url: String, key: &KeyPair| {
