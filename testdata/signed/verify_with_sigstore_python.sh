@@ -24,7 +24,7 @@ fi
 echo "sigstore-python $("$python" -c 'import sigstore; print(sigstore.__version__)')"
 
 verify() { # case_dir identity issuer
-    "$python" -m sigstore --trust-config "$config" verify identity --offline \
+    COLUMNS=1000 "$python" -m sigstore --trust-config "$config" verify identity --offline \
         --cert-identity "$2" --cert-oidc-issuer "$3" \
         --bundle "$1/bundle.sigstore.json" "$1/artifact"
 }
@@ -76,8 +76,22 @@ PY
     fi
 done
 
+for dir in "$here"/*_fail; do
+    [[ -d "$dir" ]] || continue
+    name="$(basename "$dir")"
+    cases=$((cases + 1))
+    if verify "$dir" "$(cat "$dir/identity")" "$(cat "$dir/issuer")" >/dev/null 2>"$dir.stderr"; then
+        echo "FAIL  $name verified, but must not"; failures=$((failures + 1))
+    else
+        reason="$(grep 'ERROR' "$dir.stderr" | grep -v 'FAIL:' | head -n 1 |
+            sed -E 's/.*ERROR +//; s/ +[a-z_]+\.py:[0-9]+ *$//')"
+        echo "ok    $name refused: $reason"
+    fi
+    rm -f "$dir.stderr"
+done
+
 if [[ $cases -eq 0 ]]; then
-    echo "error: no *_pass cases under $here" >&2
+    echo "error: no cases under $here" >&2
     exit 2
 fi
 echo "$cases cases, $failures failures"

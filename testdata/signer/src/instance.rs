@@ -12,7 +12,7 @@ use crate::bundle::{
     IN_TOTO_PAYLOAD_TYPE, MessageDigest, MessageSignature, RawBytes, VerificationMaterial, base64,
     certificate_pem, pae,
 };
-use crate::ca::{CaProfile, CertificateAuthority};
+use crate::ca::{CaProfile, CertificateAuthority, LEAF_VALIDITY};
 use crate::error::SignerError;
 use crate::identity::Identity;
 use crate::keys::KeyPair;
@@ -105,6 +105,16 @@ impl Statement {
     }
 }
 
+/// A deliberate defect, for vectors that must fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The embedded SCT is signed by a CT log the trusted root does not list.
+    SctFromUnknownLog,
+    /// The log integrates the entry a minute after the certificate expired.
+    IntegratedAfterExpiry,
+}
+
 /// One signature to make: who, what, when.
 #[derive(Debug, Clone)]
 pub struct SigningRequest {
@@ -116,6 +126,8 @@ pub struct SigningRequest {
     /// log integrates the entry two seconds later. Verifiers refuse an
     /// integrated time later than their clock, so use a time in the past.
     pub signed_at: Timestamp,
+    /// A defect to build in, or `None` for a valid bundle.
+    pub fault: Option<Fault>,
 }
 
 /// A signature that is in the log but whose bundle still needs an
@@ -188,16 +200,25 @@ impl Instance {
         request: &SigningRequest,
     ) -> Result<Pending, SignerError> {
         let leaf_key = self.leaf_key(request)?;
-        let certificate = self.ca.issue_leaf(
-            &request.identity,
-            &leaf_key,
-            request.signed_at,
-            &self.ct_log,
-        )?;
+        let ct_log = match request.fault {
+            Some(Fault::SctFromUnknownLog) => {
+                CtLog::new(KeyPair::derive(&self.seed, "a CT log nobody trusts")?)
+            }
+            _ => self.ct_log.clone(),
+        };
+        let certificate =
+            self.ca
+                .issue_leaf(&request.identity, &leaf_key, request.signed_at, &ct_log)?;
         let pem = base64(certificate_pem(&certificate).as_bytes());
+        let delay = match request.fault {
+            Some(Fault::IntegratedAfterExpiry) => {
+                LEAF_VALIDITY.saturating_add(SignedDuration::from_mins(1))
+            }
+            _ => INTEGRATION_DELAY,
+        };
         let integrated_at = request
             .signed_at
-            .checked_add(INTEGRATION_DELAY)
+            .checked_add(delay)
             .map_err(|e| SignerError::invalid(e.to_string()))?;
         let (content, kind, body) = match &request.payload {
             Payload::Message(message) => {

@@ -17,4 +17,4 @@ pub mod sct;
 pub use error::SignerError;
 
 pub use identity::{Claim, Identity, San};
-pub use instance::{DEFAULT_SEED, Instance, Payload, SigningRequest, Statement, Subject};
+pub use instance::{DEFAULT_SEED, Fault, Instance, Payload, SigningRequest, Statement, Subject};
