@@ -30,6 +30,7 @@ verify() { # case_dir identity issuer
 }
 
 failures=0
+passed=0
 cases=0
 for dir in "$here"/*_pass; do
     name="$(basename "$dir")"
@@ -38,6 +39,7 @@ for dir in "$here"/*_pass; do
     issuer="$(cat "$dir/issuer")"
     if verify "$dir" "$identity" "$issuer" >/dev/null 2>"$dir.stderr"; then
         echo "ok    $name"
+        passed=$((passed + 1))
     else
         echo "FAIL  $name"; cat "$dir.stderr"; failures=$((failures + 1))
     fi
@@ -70,6 +72,7 @@ verifier.verify_artifact((case / "artifact").read_bytes(), bundle, policy.AllOf(
 PY
         then
             echo "ok    $name claims.json"
+            passed=$((passed + 1))
         else
             echo "FAIL  $name claims.json"; failures=$((failures + 1))
         fi
@@ -86,6 +89,7 @@ for dir in "$here"/*_fail; do
         reason="$(grep 'ERROR' "$dir.stderr" | grep -v 'FAIL:' | head -n 1 |
             sed -E 's/.*ERROR +//; s/ +[a-z_]+\.py:[0-9]+ *$//')"
         echo "ok    $name refused: $reason"
+        passed=$((passed + 1))
     fi
     rm -f "$dir.stderr"
 done
@@ -94,5 +98,5 @@ if [[ $cases -eq 0 ]]; then
     echo "error: no cases under $here" >&2
     exit 2
 fi
-echo "$cases cases, $failures failures"
+echo "sigstore-python: $passed passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -35,7 +35,13 @@ fn read(path: &Path) -> Vec<u8> {
 const BEACON: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
-fn case(name: &'static str, folder: &str, artifact: &str, root: &str) -> Case {
+fn case(
+    name: &'static str,
+    folder: &str,
+    artifact: &str,
+    root: &str,
+    (identity, issuer): (&str, &str),
+) -> Case {
     let dir = testdata().join(folder);
     Case {
         name,
@@ -43,8 +49,8 @@ fn case(name: &'static str, folder: &str, artifact: &str, root: &str) -> Case {
         artifact: read(&dir.join(artifact)),
         root: TrustRoot::from_json(&read(&testdata().join(root))).unwrap(),
         signer: SignerPolicy::Certificate(IdentityPolicy::new(
-            Matcher::Exact(BEACON.to_owned()),
-            Matcher::Exact(GITHUB_ISSUER.to_owned()),
+            Matcher::Exact(identity.to_owned()),
+            Matcher::Exact(issuer.to_owned()),
         )),
     }
 }
@@ -68,12 +74,14 @@ fn cases() -> Vec<Case> {
             "sigstore-conformance/bundle-verify/happy-path-v0.3",
             "../a.txt",
             "sigstore-conformance/extra/production_trusted_root.json",
+            (BEACON, GITHUB_ISSUER),
         ),
         case(
-            "dsse-intoto-v0.2",
-            "sigstore-conformance/bundle-verify/intoto-with-custom-trust-root",
+            "dsse-v0.3",
+            "signed/firmware-doc-dsse_pass",
             "artifact",
-            "sigstore-conformance/bundle-verify/intoto-with-custom-trust-root/trusted_root.json",
+            "signed/trusted_root.json",
+            ("release@acme.example", "https://accounts.acme.example"),
         ),
     ]
 }
