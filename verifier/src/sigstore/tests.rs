@@ -352,3 +352,57 @@ fn dsse_logged_as_hashedrekord_v1_verifies_as_the_log_recorded_it() {
         "{error}"
     );
 }
+
+/// Flipped bytes and truncations anywhere in real bundles must give an
+/// error (or, for a harmless byte, a verification), never a panic.
+#[test]
+fn mutated_bundles_fail_without_panicking() {
+    let root = production_root();
+    let artifact = read("bundle-verify/a.txt");
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % u64::try_from(bound).unwrap()).unwrap()
+    };
+    let mut verified = 0;
+    for case in [
+        "happy-path-v0.1",
+        "happy-path-v0.3",
+        "managed-key-happy-path",
+        "dsse-invalid-sig_fail",
+    ] {
+        let original = read(&format!("bundle-verify/{case}/bundle.sigstore.json"));
+        for round in 0..60 {
+            let mut bytes = original.clone();
+            if round % 4 == 0 {
+                bytes.truncate(next(bytes.len()));
+            } else {
+                let at = next(bytes.len());
+                bytes[at] ^= 1 << next(8);
+            }
+            let Ok(bundle) = Bundle::from_json(&bytes) else {
+                continue;
+            };
+            let policy = if bundle.is_managed_key() {
+                let key = read("bundle-verify/managed-key-happy-path/key.pub");
+                SignerPolicy::Key(ManagedKey::from_pem(&key).unwrap())
+            } else {
+                beacon_policy()
+            };
+            let result = verify(
+                &bundle,
+                ArtifactInput::Bytes(&artifact),
+                &root,
+                &policy,
+                Timestamp::now(),
+            );
+            verified += usize::from(result.is_ok());
+        }
+    }
+    // A flipped bit inside a signature, hash or certificate must not verify;
+    // only flips that rename an optional field (so it is ignored, as protobuf
+    // JSON parsers do) may.
+    assert!(verified < 5, "{verified} mutated bundles verified");
+}
