@@ -87,7 +87,9 @@ impl FromStr for Digest {
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         let mut out = [0u8; 32];
-        if hex_part.len() != 64 || !lowercase_hex || hex::decode_to_slice(hex_part, &mut out).is_err()
+        if hex_part.len() != 64
+            || !lowercase_hex
+            || hex::decode_to_slice(hex_part, &mut out).is_err()
         {
             return Err(DigestError::Malformed {
                 value: value.to_owned(),
@@ -100,6 +102,12 @@ impl FromStr for Digest {
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.hex())
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -136,8 +144,15 @@ mod tests {
             "sha512:00".parse::<Digest>(),
             Err(DigestError::UnsupportedAlgorithm { .. })
         ));
-        for bad in ["sha256:", "sha256:zz", &format!("sha256:{}", "A".repeat(64))] {
-            assert!(matches!(bad.parse::<Digest>(), Err(DigestError::Malformed { .. })));
+        for bad in [
+            "sha256:",
+            "sha256:zz",
+            &format!("sha256:{}", "A".repeat(64)),
+        ] {
+            assert!(matches!(
+                bad.parse::<Digest>(),
+                Err(DigestError::Malformed { .. })
+            ));
         }
     }
 }

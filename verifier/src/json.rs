@@ -103,6 +103,9 @@ mod tests {
     #[test]
     fn oversized_input_names_the_limit() {
         let error = check_limits(&[b' '; 11], "trusted root", 10, 64).unwrap_err();
-        assert_eq!(error.to_string(), "trusted root is 11 bytes, over the limit of 10 bytes");
+        assert_eq!(
+            error.to_string(),
+            "trusted root is 11 bytes, over the limit of 10 bytes"
+        );
     }
 }

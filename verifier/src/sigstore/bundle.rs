@@ -102,7 +102,9 @@ pub enum BundleError {
     },
     /// The chain contains a self-signed (root) certificate, which the
     /// bundle specification forbids: roots come only from the trusted root.
-    #[error("certificate chain contains a self-signed root certificate at position {position}; roots must come from the trusted root, not the bundle")]
+    #[error(
+        "certificate chain contains a self-signed root certificate at position {position}; roots must come from the trusted root, not the bundle"
+    )]
     RootInChain {
         /// Zero-based position in the chain.
         position: usize,
@@ -215,12 +217,11 @@ fn check_structure(bundle: &LibraryBundle) -> Result<(), BundleError> {
 /// §3.3); in a Sigstore chain that can only be the root.
 fn check_not_root(position: usize, der: &[u8]) -> Result<(), BundleError> {
     use x509_cert::der::Decode;
-    let certificate = x509_cert::Certificate::from_der(der).map_err(|e| {
-        BundleError::MalformedCertificate {
+    let certificate =
+        x509_cert::Certificate::from_der(der).map_err(|e| BundleError::MalformedCertificate {
             position,
             detail: e.to_string(),
-        }
-    })?;
+        })?;
     let tbs = &certificate.tbs_certificate;
     if tbs.subject == tbs.issuer {
         return Err(BundleError::RootInChain { position });
@@ -232,13 +233,55 @@ fn check_not_root(position: usize, der: &[u8]) -> Result<(), BundleError> {
 /// `[]` steps into every element of an array.
 const BASE64_FIELDS: &[&[&str]] = &[
     &["verificationMaterial", "certificate", "rawBytes"],
-    &["verificationMaterial", "x509CertificateChain", "certificates", "[]", "rawBytes"],
-    &["verificationMaterial", "tlogEntries", "[]", "logId", "keyId"],
-    &["verificationMaterial", "tlogEntries", "[]", "canonicalizedBody"],
-    &["verificationMaterial", "tlogEntries", "[]", "inclusionPromise", "signedEntryTimestamp"],
-    &["verificationMaterial", "tlogEntries", "[]", "inclusionProof", "rootHash"],
-    &["verificationMaterial", "tlogEntries", "[]", "inclusionProof", "hashes", "[]"],
-    &["verificationMaterial", "timestampVerificationData", "rfc3161Timestamps", "[]", "signedTimestamp"],
+    &[
+        "verificationMaterial",
+        "x509CertificateChain",
+        "certificates",
+        "[]",
+        "rawBytes",
+    ],
+    &[
+        "verificationMaterial",
+        "tlogEntries",
+        "[]",
+        "logId",
+        "keyId",
+    ],
+    &[
+        "verificationMaterial",
+        "tlogEntries",
+        "[]",
+        "canonicalizedBody",
+    ],
+    &[
+        "verificationMaterial",
+        "tlogEntries",
+        "[]",
+        "inclusionPromise",
+        "signedEntryTimestamp",
+    ],
+    &[
+        "verificationMaterial",
+        "tlogEntries",
+        "[]",
+        "inclusionProof",
+        "rootHash",
+    ],
+    &[
+        "verificationMaterial",
+        "tlogEntries",
+        "[]",
+        "inclusionProof",
+        "hashes",
+        "[]",
+    ],
+    &[
+        "verificationMaterial",
+        "timestampVerificationData",
+        "rfc3161Timestamps",
+        "[]",
+        "signedTimestamp",
+    ],
     &["messageSignature", "messageDigest", "digest"],
     &["messageSignature", "signature"],
     &["dsseEnvelope", "payload"],

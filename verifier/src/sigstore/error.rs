@@ -6,7 +6,9 @@
 //! that sentence is kept as `detail`.
 
 use jiff::Timestamp;
-use sigstore_verify::{CertificateError, Error as LibraryError, TimestampError, TransparencyLogError};
+use sigstore_verify::{
+    CertificateError, Error as LibraryError, TimestampError, TransparencyLogError,
+};
 
 use super::bundle::BundleError;
 use super::identity::IdentityMismatch;
@@ -64,13 +66,17 @@ pub enum VerifyError {
         detail: String,
     },
     /// No trusted certificate authority was valid at the signing time.
-    #[error("certificate chain: no trusted certificate authority is valid at the signing time {time}")]
+    #[error(
+        "certificate chain: no trusted certificate authority is valid at the signing time {time}"
+    )]
     NoValidAuthority {
         /// The signing time.
         time: Timestamp,
     },
     /// Signed before the certificate's `notBefore`.
-    #[error("certificate validity: signed at {time}, before the certificate's notBefore {not_before}")]
+    #[error(
+        "certificate validity: signed at {time}, before the certificate's notBefore {not_before}"
+    )]
     CertificateNotYetValid {
         /// The signing time.
         time: Timestamp,
@@ -143,7 +149,9 @@ pub enum VerifyError {
         detail: String,
     },
     /// An RFC 3161 timestamp is outside its authority's validity window.
-    #[error("timestamp: {time} is outside the validity window of the timestamp authority that signed it")]
+    #[error(
+        "timestamp: {time} is outside the validity window of the timestamp authority that signed it"
+    )]
     TimestampOutsideAuthority {
         /// The timestamp's time.
         time: Timestamp,

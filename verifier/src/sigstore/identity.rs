@@ -57,8 +57,16 @@ impl IdentityPolicy {
 
     /// Checks the rules against a verified certificate's claims.
     pub(crate) fn check(&self, signer: &CertificateSigner) -> Result<(), IdentityMismatch> {
-        check_one(&self.san, IdentityField::SubjectAlternativeName, Some(&signer.identity))?;
-        check_one(&self.issuer, IdentityField::OidcIssuer, signer.issuer.as_deref())?;
+        check_one(
+            &self.san,
+            IdentityField::SubjectAlternativeName,
+            Some(&signer.identity),
+        )?;
+        check_one(
+            &self.issuer,
+            IdentityField::OidcIssuer,
+            signer.issuer.as_deref(),
+        )?;
         for (claim, matcher) in &self.claims {
             check_one(
                 matcher,
@@ -247,7 +255,10 @@ impl FulcioClaim {
 
     /// The extension's object identifier.
     pub fn oid(self) -> String {
-        let arc = 9 + Self::ALL.iter().position(|c| *c == self).unwrap_or_default();
+        let arc = 9 + Self::ALL
+            .iter()
+            .position(|c| *c == self)
+            .unwrap_or_default();
         format!("1.3.6.1.4.1.57264.1.{arc}")
     }
 
@@ -389,8 +400,10 @@ impl ManagedKey {
                 detail: e.to_string(),
             }
         })?;
-        sigstore_verify::crypto::KeyAlgorithm::from_spki(&der).map_err(|e| KeyError::Malformed {
-            detail: e.to_string(),
+        sigstore_verify::crypto::KeyAlgorithm::from_spki(&der).map_err(|e| {
+            KeyError::Malformed {
+                detail: e.to_string(),
+            }
         })?;
         let digest = Digest::of(der.as_bytes());
         Ok(Self { der, digest })
@@ -404,7 +417,9 @@ impl ManagedKey {
 
 impl fmt::Debug for ManagedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManagedKey").field("digest", &self.digest).finish()
+        f.debug_struct("ManagedKey")
+            .field("digest", &self.digest)
+            .finish()
     }
 }
 
@@ -442,9 +457,10 @@ mod tests {
             .require_claim(FulcioClaim::SourceRepositoryRef, tags.clone());
         assert!(policy.check(&signer()).is_ok());
 
-        let missing = policy
-            .clone()
-            .require_claim(FulcioClaim::BuildTrigger, Matcher::Exact("release".to_owned()));
+        let missing = policy.clone().require_claim(
+            FulcioClaim::BuildTrigger,
+            Matcher::Exact("release".to_owned()),
+        );
         let error = missing.check(&signer()).unwrap_err();
         assert_eq!(error.field, IdentityField::Claim(FulcioClaim::BuildTrigger));
         assert_eq!(error.actual, None);
@@ -462,13 +478,20 @@ mod tests {
         );
         let error = policy.check(&signer()).unwrap_err();
         assert_eq!(error.field, IdentityField::OidcIssuer);
-        assert!(error.to_string().contains("token.actions.githubusercontent.com"));
+        assert!(
+            error
+                .to_string()
+                .contains("token.actions.githubusercontent.com")
+        );
     }
 
     #[test]
     fn claims_parse_by_name_and_by_oid() {
         assert_eq!("build-trigger".parse(), Ok(FulcioClaim::BuildTrigger));
-        assert_eq!("1.3.6.1.4.1.57264.1.24".parse(), Ok(FulcioClaim::TokenSubject));
+        assert_eq!(
+            "1.3.6.1.4.1.57264.1.24".parse(),
+            Ok(FulcioClaim::TokenSubject)
+        );
         assert!("workflow".parse::<FulcioClaim>().is_err());
     }
 }

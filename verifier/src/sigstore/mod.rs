@@ -176,11 +176,13 @@ fn prepare_artifact(input: ArtifactInput<'_>) -> Result<(Artifact<'_>, Digest), 
     match input {
         ArtifactInput::Bytes(bytes) => Ok((Artifact::Blob(bytes), Digest::of(bytes))),
         ArtifactInput::Digest(digest) => Ok(digest_only(digest)),
-        ArtifactInput::Reader(reader) => Digest::of_reader(reader)
-            .map(digest_only)
-            .map_err(|e| VerifyError::ArtifactRead {
-                detail: e.to_string(),
-            }),
+        ArtifactInput::Reader(reader) => {
+            Digest::of_reader(reader)
+                .map(digest_only)
+                .map_err(|e| VerifyError::ArtifactRead {
+                    detail: e.to_string(),
+                })
+        }
     }
 }
 
@@ -197,13 +199,13 @@ fn check_signing_times(
         .collect();
     times.sort();
     times.dedup();
-    if let Some(&latest) = times.last() {
-        if latest > at {
-            return Err(VerifyError::SignedAfterEvaluation {
-                signed_at: latest,
-                at,
-            });
-        }
+    if let Some(&latest) = times.last()
+        && latest > at
+    {
+        return Err(VerifyError::SignedAfterEvaluation {
+            signed_at: latest,
+            at,
+        });
     }
     Ok(times)
 }

@@ -94,18 +94,17 @@ impl Statement {
                 detail: "statement has no subject".to_owned(),
             });
         }
-        let subjects = raw
-            .subject
-            .into_iter()
-            .map(|s| Subject {
-                sha256: s
-                    .digest
-                    .get("sha256")
-                    .and_then(|hex| format!("sha256:{}", hex.to_ascii_lowercase()).parse().ok()),
-                name: s.name,
-                digests: s.digest,
-            })
-            .collect();
+        let subjects =
+            raw.subject
+                .into_iter()
+                .map(|s| Subject {
+                    sha256: s.digest.get("sha256").and_then(|hex| {
+                        format!("sha256:{}", hex.to_ascii_lowercase()).parse().ok()
+                    }),
+                    name: s.name,
+                    digests: s.digest,
+                })
+                .collect();
         Ok(Self {
             predicate_type: raw.predicate_type,
             subjects,
@@ -115,6 +114,8 @@ impl Statement {
 
     /// Whether `digest` is one of the subjects.
     pub fn has_subject(&self, digest: &Digest) -> bool {
-        self.subjects.iter().any(|s| s.sha256.as_ref() == Some(digest))
+        self.subjects
+            .iter()
+            .any(|s| s.sha256.as_ref() == Some(digest))
     }
 }

@@ -37,7 +37,12 @@ pub enum TrustRootError {
 impl TrustRoot {
     /// Parses and prepares a `trusted_root.json` document.
     pub fn from_json(bytes: &[u8]) -> Result<Self, TrustRootError> {
-        check_limits(bytes, "trusted root", MAX_TRUSTED_ROOT_BYTES, MAX_JSON_DEPTH)?;
+        check_limits(
+            bytes,
+            "trusted root",
+            MAX_TRUSTED_ROOT_BYTES,
+            MAX_JSON_DEPTH,
+        )?;
         let text = std::str::from_utf8(bytes).map_err(|e| TrustRootError::Malformed {
             detail: e.to_string(),
         })?;
@@ -64,6 +69,8 @@ impl TrustRoot {
 
 impl fmt::Debug for TrustRoot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrustRoot").field("digest", &self.digest).finish()
+        f.debug_struct("TrustRoot")
+            .field("digest", &self.digest)
+            .finish()
     }
 }
