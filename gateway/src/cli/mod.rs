@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod check;
 mod verify_bundle;
 
 use std::fs::File;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check a listing against the CRA content rules and a policy, offline.
+    Check(check::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
 }
@@ -45,6 +48,7 @@ pub fn run() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
     }
 }
@@ -52,14 +56,18 @@ pub fn run() -> ExitCode {
 /// Reads at most `limit` bytes of a file; a larger file is an error that
 /// names the limit, and nothing past it is read.
 pub fn read_limited(path: &Path, limit: usize, what: &str) -> anyhow::Result<Vec<u8>> {
-    let file = File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
+    let file =
+        File::open(path).with_context(|| format!("cannot open {what} {}", path.display()))?;
     let mut bytes = Vec::new();
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
     file.take(cap)
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {what} {}", path.display()))?;
     if bytes.len() > limit {
-        anyhow::bail!("{what} {} is over the limit of {limit} bytes", path.display());
+        anyhow::bail!(
+            "{what} {} is over the limit of {limit} bytes",
+            path.display()
+        );
     }
     Ok(bytes)
 }

@@ -120,10 +120,11 @@ impl Inputs {
             Some(path) => read_limited(path, MAX_TRUSTED_ROOT_BYTES, "trusted root")?,
             None => SIGSTORE_PUBLIC_GOOD.to_vec(),
         };
-        let trust_root = TrustRoot::from_json(&root_bytes).with_context(|| match &args.trusted_root {
-            Some(path) => format!("trusted root {}", path.display()),
-            None => "pinned Sigstore public-good trusted root".to_owned(),
-        })?;
+        let trust_root =
+            TrustRoot::from_json(&root_bytes).with_context(|| match &args.trusted_root {
+                Some(path) => format!("trusted root {}", path.display()),
+                None => "pinned Sigstore public-good trusted root".to_owned(),
+            })?;
         Ok(Self {
             trust_root,
             signer: signer_policy(args)?,
@@ -171,7 +172,10 @@ fn signer_policy(args: &Args) -> anyhow::Result<SignerPolicy> {
         "--certificate-oidc-issuer",
     )?;
     let mut policy = IdentityPolicy::new(san, issuer);
-    for (rules, is_pattern) in [(&args.certificate_claim, false), (&args.certificate_claim_regexp, true)] {
+    for (rules, is_pattern) in [
+        (&args.certificate_claim, false),
+        (&args.certificate_claim_regexp, true),
+    ] {
         for rule in rules {
             let (name, value) = rule
                 .split_once('=')
@@ -191,10 +195,11 @@ fn signer_policy(args: &Args) -> anyhow::Result<SignerPolicy> {
 fn matcher(exact: Option<&str>, pattern: Option<&str>, flag: &str) -> anyhow::Result<Matcher> {
     match (exact, pattern) {
         (Some(value), _) => Ok(Matcher::Exact(value.to_owned())),
-        (None, Some(pattern)) => {
-            Matcher::pattern(pattern).with_context(|| format!("{flag}-regexp is not a valid regular expression"))
+        (None, Some(pattern)) => Matcher::pattern(pattern)
+            .with_context(|| format!("{flag}-regexp is not a valid regular expression")),
+        (None, None) => {
+            anyhow::bail!("{flag} (or {flag}-regexp) is required unless --key is given")
         }
-        (None, None) => anyhow::bail!("{flag} (or {flag}-regexp) is required unless --key is given"),
     }
 }
 
