@@ -1,7 +1,7 @@
 //! `cragate check` on every case of `testdata/cra`: the decision follows the
 //! case's suffix and the failed checks are exactly those in `expected.json`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -235,4 +235,155 @@ fn the_policy_digest_covers_referenced_files() {
         verdict["policy"]["digest"].as_str().unwrap().to_owned()
     };
     assert_ne!(digest(&nando), digest(&nando.replace("Esempio", "Esempi0")));
+}
+
+/// A small JSON Schema subset (type, const, enum, properties,
+/// additionalProperties, required, items, oneOf, local and sibling $ref),
+/// enough for the published listing and DoC schemas.
+fn schema_errors(
+    schema: &Value,
+    value: &Value,
+    docs: &BTreeMap<&str, Value>,
+    root: &Value,
+    path: &str,
+) -> Vec<String> {
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        return match reference.strip_prefix("#/$defs/") {
+            Some(name) => schema_errors(&root["$defs"][name], value, docs, root, path),
+            None => {
+                let other = &docs[reference];
+                schema_errors(other, value, docs, other, path)
+            }
+        };
+    }
+    let mut errors = Vec::new();
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array)
+        && !options
+            .iter()
+            .any(|o| schema_errors(o, value, docs, root, path).is_empty())
+    {
+        errors.push(format!("{path}: matches no alternative"));
+    }
+    let type_name = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if let Some(types) = schema.get("type") {
+        let allowed: Vec<&str> = match types {
+            Value::String(t) => vec![t.as_str()],
+            other => other
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect(),
+        };
+        if !allowed.contains(&type_name) {
+            errors.push(format!("{path}: {type_name} is not {allowed:?}"));
+            return errors;
+        }
+    }
+    if schema.get("const").is_some_and(|c| c != value) {
+        errors.push(format!("{path}: not {}", schema["const"]));
+    }
+    if schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|e| !e.contains(value))
+    {
+        errors.push(format!("{path}: {value} not in enum"));
+    }
+    if let Value::Object(map) = value {
+        let properties = schema.get("properties").and_then(Value::as_object);
+        for (key, item) in map {
+            match properties.and_then(|p| p.get(key)) {
+                Some(sub) => errors.extend(schema_errors(
+                    sub,
+                    item,
+                    docs,
+                    root,
+                    &format!("{path}.{key}"),
+                )),
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    errors.push(format!("{path}: unknown property {key}"));
+                }
+                None => {}
+            }
+        }
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !map.contains_key(required.as_str().unwrap()) {
+                errors.push(format!("{path}: missing {required}"));
+            }
+        }
+    }
+    if let (Value::Array(items), Some(sub)) = (value, schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            errors.extend(schema_errors(
+                sub,
+                item,
+                docs,
+                root,
+                &format!("{path}[{i}]"),
+            ));
+        }
+    }
+    errors
+}
+
+#[test]
+fn the_published_schemas_accept_exactly_what_parses() {
+    let load = |name: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(root().join("verifier/schema").join(name)).unwrap())
+            .unwrap()
+    };
+    let docs: BTreeMap<&str, Value> = [
+        ("doc-v1.schema.json", load("doc-v1.schema.json")),
+        ("listing-v1.schema.json", load("listing-v1.schema.json")),
+    ]
+    .into_iter()
+    .collect();
+    let schema = &docs["listing-v1.schema.json"];
+    let mut checked = 0;
+    for case in cases() {
+        let expected: Value =
+            serde_json::from_slice(&std::fs::read(case.join("expected.json")).unwrap()).unwrap();
+        let Ok(listing) =
+            serde_json::from_slice::<Value>(&std::fs::read(case.join("listing.json")).unwrap())
+        else {
+            continue;
+        };
+        let errors = schema_errors(schema, &listing, &docs, schema, "$");
+        let unusable = expected["unusable"] == Value::Bool(true);
+        // Shape errors the schema must see too; digest, category and nesting
+        // are refused by checks the subset here does not model (pattern, depth).
+        let schema_level = [
+            "unknown_format_version",
+            "doc_unknown_format_version",
+            "wrong_type",
+            "unknown_field",
+        ]
+        .iter()
+        .any(|n| case.ends_with(format!("{n}_fail")));
+        if unusable && schema_level {
+            assert!(
+                !errors.is_empty(),
+                "{}: the schema accepts a listing the parser refuses",
+                case.display()
+            );
+        } else if !unusable {
+            assert!(errors.is_empty(), "{}: {errors:?}", case.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 60);
 }
