@@ -1,13 +1,14 @@
 //! End-to-end tests: they run the real `cragate` binary.
 
-// Tests may unwrap: a failure is a test failure with its message.
+// Tests may unwrap and index: a panic is a test failure with its message.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::panic
 )]
 
 mod conformance;
+mod cra_check;
 mod util;
 mod verify_bundle;

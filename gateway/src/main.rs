@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod policies;
 mod trust_roots;
 
 use std::process::ExitCode;

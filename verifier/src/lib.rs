@@ -8,9 +8,16 @@
 
 #![forbid(unsafe_code)]
 
+pub mod catalog;
+pub mod ce;
 pub mod digest;
+pub mod doc;
+pub mod evidence;
 pub mod json;
 pub mod limits;
+pub mod policy;
+pub mod sbom;
 pub mod sigstore;
+pub mod verdict;
 
 pub use digest::{Digest, DigestError};

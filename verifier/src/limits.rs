@@ -44,3 +44,31 @@ pub const MAX_RFC3161_TIMESTAMPS: usize = 4;
 /// Most signature lines read from one checkpoint (log signature plus witness
 /// cosignatures, which are ignored but still parsed).
 pub const MAX_CHECKPOINT_SIGNATURES: usize = 32;
+
+/// Largest listing (`cragate.listing/v1`) accepted, in bytes.
+///
+/// A listing with an inline DoC is a few KiB; an inline CycloneDX SBOM of a
+/// large firmware image (a few thousand components) stays under 8 MiB.
+/// 16 MiB leaves room for that and refuses anything near the size of an
+/// artifact body, which never belongs in a listing.
+pub const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most artifacts in one listing (a firmware image set or an app with its
+/// per-architecture builds stays in the tens).
+pub const MAX_LISTING_ARTIFACTS: usize = 256;
+
+/// Most attestations in one listing (DoC, SBOM, provenance, VEX per artifact).
+pub const MAX_LISTING_ATTESTATIONS: usize = 1024;
+
+/// Most SBOM components examined.
+///
+/// A Linux-based router image lists one to three thousand packages; 100,000
+/// covers monorepo-scale SBOMs while bounding the work of a check.
+pub const MAX_SBOM_COMPONENTS: usize = 100_000;
+
+/// Largest policy file accepted, in bytes (the shipped ones are under 8 KiB).
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+
+/// Largest notified-body list accepted, in bytes. The whole NANDO database
+/// lists a few thousand bodies; 8 MiB holds it in JSON many times over.
+pub const MAX_NOTIFIED_BODY_LIST_BYTES: usize = 8 * 1024 * 1024;

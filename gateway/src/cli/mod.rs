@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod check;
 mod verify_bundle;
 
 use std::fs::File;
@@ -27,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check a listing against the CRA content rules and a policy, offline.
+    Check(check::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
 }
@@ -45,6 +48,7 @@ pub fn run() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
     }
 }

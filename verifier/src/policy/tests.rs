@@ -1,0 +1,73 @@
+use super::*;
+
+fn compile(text: &str) -> Result<Policy, PolicyErrors> {
+    PolicyDraft::parse("p.toml", text.as_bytes())?.compile(&BTreeMap::new())
+}
+
+#[test]
+fn every_error_is_reported_with_its_line() {
+    let errors = compile("format = \"cragate.policy/v1\"\nname = \"x\"\nmode = 1\n[sbom]\nrequired = \"yes\"\nextra = true\n")
+        .unwrap_err()
+        .errors;
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![3, 5, 6], "{errors:?}");
+}
+
+#[test]
+fn toml_syntax_errors_are_policy_errors() {
+    let errors = compile("name = \n").unwrap_err().errors;
+    assert_eq!(errors.first().map(|e| e.line), Some(1));
+}
+
+#[test]
+fn a_check_cannot_be_both_required_and_warn() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"x\"\n[checks]\nrequired = [\"ce.affixed\"]\nwarn = [\"ce.affixed\"]\n";
+    assert_eq!(compile(text).unwrap_err().errors.len(), 1);
+}
+
+#[test]
+fn overrides_apply_class_then_category() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"x\"\n[support]\nminimum_years = 5\n\
+        [overrides.\"class-i\"]\nminimum_support_years = 6\nwarn = [\"sbom.present\"]\n\
+        [overrides.\"class-i:3\"]\nminimum_support_years = 7\n";
+    let policy = compile(text).unwrap();
+    let rules = policy.rules_for(Category::ClassI(3));
+    assert_eq!(rules.minimum_support_years, 7);
+    assert_eq!(
+        rules.severities.get(&CheckId::SbomPresent),
+        Some(&Severity::Warn)
+    );
+    assert_eq!(
+        policy.rules_for(Category::ClassI(4)).minimum_support_years,
+        6
+    );
+    assert_eq!(policy.rules_for(Category::Default).minimum_support_years, 5);
+}
+
+#[test]
+fn the_digest_changes_with_the_policy_text() {
+    let a = compile("format = \"cragate.policy/v1\"\nname = \"a\"\n").unwrap();
+    let b = compile("format = \"cragate.policy/v1\"\nname = \"b\"\n").unwrap();
+    assert_ne!(a.digest(), b.digest());
+}
+
+#[test]
+fn every_check_appears_in_a_verdict_and_signatures_fail_when_required() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"s\"\n[signatures]\nartifacts = true\n";
+    let policy = compile(text).unwrap();
+    let listing = Listing::from_json(
+        br#"{"format": "cragate.listing/v1",
+        "product": {"id": "p", "name": "P", "version": "1", "kind": "software", "category": "default"}}"#,
+    )
+    .unwrap();
+    let verdict = policy.evaluate(&listing, Timestamp::UNIX_EPOCH, &SignatureResults::none());
+    assert_eq!(verdict.checks().len(), CheckId::ALL.len());
+    let signature = verdict
+        .checks()
+        .iter()
+        .find(|c| c.id == CheckId::SignatureArtifacts)
+        .unwrap();
+    assert_eq!(signature.result, crate::verdict::Outcome::Fail);
+    assert!(signature.detail.starts_with("not implemented"));
+    assert_eq!(verdict.decision(), crate::verdict::Decision::Deny);
+}
