@@ -8,7 +8,6 @@ use std::hint::black_box;
 
 use cragate_verifier::evidence::Listing;
 use cragate_verifier::policy::PolicyDraft;
-use cragate_verifier::verdict::SignatureResults;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::Timestamp;
 
@@ -38,11 +37,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let listing = Listing::from_json(black_box(bytes));
-                listing.map(|l| {
-                    policy
-                        .evaluate(&l, at, &SignatureResults::none())
-                        .decision()
-                })
+                listing.map(|l| policy.evaluate(&l, at).decision())
             })
         });
     }

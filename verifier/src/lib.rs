@@ -17,6 +17,7 @@ pub mod json;
 pub mod limits;
 pub mod policy;
 pub mod sbom;
+pub mod signatures;
 pub mod sigstore;
 pub mod verdict;
 

@@ -167,24 +167,6 @@ impl Verdict {
     }
 }
 
-/// Signature results that were verified before evaluation.
-///
-/// Artifact signatures and DoC attestations are verified by the `sigstore`
-/// module against the policy's trust roots; their results will be passed in
-/// here. Until that wiring exists, [`SignatureResults::none`] is the only
-/// value, and a policy that requires signatures fails the signature checks
-/// with an explicit "not implemented".
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct SignatureResults {}
-
-impl SignatureResults {
-    /// No signature was verified.
-    pub fn none() -> Self {
-        Self {}
-    }
-}
-
 /// A check's finding before the policy weighs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Finding {

@@ -14,7 +14,7 @@ use cragate_verifier::limits::{
     MAX_TRUSTED_ROOT_BYTES,
 };
 use cragate_verifier::policy::{Policy, PolicyDraft, PolicyError, PolicyErrors, ReferenceKind};
-use cragate_verifier::verdict::{Decision, Outcome, Severity, SignatureResults, Verdict};
+use cragate_verifier::verdict::{Decision, Outcome, Severity, Verdict};
 use jiff::Timestamp;
 
 use super::{EXIT_FAILED, EXIT_UNUSABLE, fail, read_limited};
@@ -72,7 +72,7 @@ pub fn run(args: &Args) -> ExitCode {
         Err(error) => return fail(EXIT_UNUSABLE, format!("{error:#}")),
     };
     let at = args.at.unwrap_or_else(Timestamp::now);
-    let verdict = policy.evaluate(&listing, at, &SignatureResults::none());
+    let verdict = policy.evaluate(&listing, at);
     match args.format {
         Format::Json => match serde_json::to_string_pretty(&verdict) {
             Ok(json) => println!("{json}"),

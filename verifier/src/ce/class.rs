@@ -53,7 +53,7 @@ fn procedure(cx: &Context<'_>) -> Finding {
         }
         return no_procedure(id).with_article(article);
     };
-    let doc = cx.listing.full_doc();
+    let doc = cx.doc;
     let foss_module_a = procedure == Procedure::A
         && cx.listing.raw.product.free_open_source
         && matches!(category, Category::ClassI(_) | Category::ClassII(_));
@@ -102,7 +102,7 @@ fn certificate(cx: &Context<'_>) -> Finding {
     let Some(procedure) = declared_procedure(cx) else {
         return no_procedure(id);
     };
-    let doc = cx.listing.full_doc();
+    let doc = cx.doc;
     let on_assessment = doc
         .and_then(|d| d.conformity_assessment.as_ref())
         .and_then(|c| c.certificate.as_deref())

@@ -81,8 +81,7 @@ pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
 
 /// The procedure the full DoC declares, if it declares a known one.
 pub(crate) fn declared_procedure(cx: &Context<'_>) -> Option<Procedure> {
-    cx.listing
-        .full_doc()
+    cx.doc
         .and_then(|d| d.conformity_assessment.as_ref())
         .and_then(|c| c.procedure.as_deref())
         .and_then(Procedure::parse)
@@ -90,8 +89,7 @@ pub(crate) fn declared_procedure(cx: &Context<'_>) -> Option<Procedure> {
 
 /// The notified body number the full DoC declares.
 pub(crate) fn declared_body_number<'a>(cx: &'a Context<'_>) -> Option<&'a str> {
-    cx.listing
-        .full_doc()
+    cx.doc
         .and_then(|d| d.conformity_assessment.as_ref())
         .and_then(|c| c.notified_body.as_ref())
         .and_then(|b| b.number.as_deref())

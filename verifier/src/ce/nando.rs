@@ -157,8 +157,7 @@ pub(crate) fn listed(cx: &Context<'_>) -> Finding {
         ));
     }
     let declared_name = cx
-        .listing
-        .full_doc()
+        .doc
         .and_then(|d| d.conformity_assessment.as_ref())
         .and_then(|c| c.notified_body.as_ref())
         .and_then(|b| b.name.as_deref());

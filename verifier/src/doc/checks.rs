@@ -30,7 +30,7 @@ pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
     let block = cx.listing.raw.declaration_of_conformity.as_ref();
     let simplified = block.and_then(|b| b.simplified.as_ref());
     let mut findings = vec![presence(cx), simplified_form(cx)];
-    match cx.listing.full_doc() {
+    match cx.doc {
         Some(doc) => findings.extend(full(cx, doc)),
         None if simplified.is_some() => findings.extend(ANNEX_V.iter().map(|id| {
             Finding::not_applicable(
@@ -56,6 +56,11 @@ fn presence(cx: &Context<'_>) -> Finding {
         Finding::pass(
             CheckId::DocPresent,
             "the full EU declaration of conformity is attached",
+        )
+    } else if cx.doc.is_some() {
+        Finding::pass(
+            CheckId::DocPresent,
+            "the full EU declaration of conformity is attached as a verified attestation",
         )
     } else if let Some(url) = simplified_url {
         Finding::pass(

@@ -19,7 +19,7 @@ pub const DOC_FORMAT: &str = "cragate.doc/v1";
 /// The act every CRA DoC cites (Art. 28(1)).
 pub const CRA_ACT: &str = "Regulation (EU) 2024/2847";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDoc {
     pub format: String,
@@ -50,7 +50,7 @@ pub(crate) struct RawDoc {
     pub signed: Option<Signed>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DocProduct {
     pub name: Option<String>,
@@ -61,14 +61,14 @@ pub(crate) struct DocProduct {
     pub identifiers: Identifiers,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DocParty {
     pub name: Option<String>,
     pub postal_address: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DocObject {
     pub description: Option<String>,
@@ -81,7 +81,7 @@ pub(crate) struct DocObject {
     pub photo: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Legislation {
     pub act: String,
@@ -89,7 +89,7 @@ pub(crate) struct Legislation {
 }
 
 /// A cybersecurity certification declared in Annex V(6), e.g. EUCC.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Certification {
     pub scheme: String,
@@ -98,7 +98,7 @@ pub(crate) struct Certification {
     pub assurance_level: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConformityAssessment {
     /// `A`, `B+C`, `H` or `EUCC`.
@@ -108,14 +108,14 @@ pub(crate) struct ConformityAssessment {
     pub certificate: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NotifiedBodyRef {
     pub name: Option<String>,
     pub number: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Signed {
     #[serde(rename = "for")]

@@ -21,11 +21,11 @@ pub use parse::{POLICY_FORMAT, PolicyDraft, Reference, ReferenceKind};
 use crate::catalog::CheckId;
 use crate::ce::{NotifiedBodies, Procedure};
 use crate::digest::Digest;
+use crate::doc::RawDoc;
 use crate::evidence::{Category, Listing};
+use crate::signatures::{Signature, SignatureResults, verify_listing};
 use crate::sigstore::{IdentityPolicy, ManagedKey, TrustRoot};
-use crate::verdict::{
-    CheckResult, Finding, ListingRef, Mode, PolicyRef, Severity, SignatureResults, Verdict,
-};
+use crate::verdict::{CheckResult, Finding, ListingRef, Mode, PolicyRef, Severity, Verdict};
 use error::Sink;
 
 /// Settings that per-category overrides can change.
@@ -100,11 +100,10 @@ pub(crate) struct Context<'a> {
     pub rules: &'a Rules,
     pub notified_bodies: Option<&'a NotifiedBodies>,
     pub at: Timestamp,
-    #[allow(
-        dead_code,
-        reason = "read by the signature checks once artifact verification is wired in"
-    )]
     pub signatures: &'a SignatureResults,
+    /// The full DoC the checks examine: the one attached to the listing,
+    /// or, when only a signed one was supplied, the verified attestation's.
+    pub doc: Option<&'a RawDoc>,
 }
 
 /// Trust material for one manufacturer's signatures.
@@ -244,21 +243,23 @@ impl Policy {
         &self.manufacturers
     }
 
-    /// Evaluates `listing` at time `at`, with the signature results verified
-    /// beforehand. Every check of the catalogue appears in the verdict.
-    pub fn evaluate(
-        &self,
-        listing: &Listing,
-        at: Timestamp,
-        signatures: &SignatureResults,
-    ) -> Verdict {
+    /// Evaluates `listing` at time `at`: verifies its signatures and
+    /// attestations against the policy's trust material, then runs every
+    /// check of the catalogue; each appears in the verdict.
+    pub fn evaluate(&self, listing: &Listing, at: Timestamp) -> Verdict {
         let rules = self.rules_for(listing.category());
+        let signatures = verify_listing(self, listing, at);
+        let doc = listing.full_doc().or(match &signatures.doc {
+            Signature::Verified { value, .. } => Some(value.as_ref()),
+            _ => None,
+        });
         let cx = Context {
             listing,
             rules: &rules,
             notified_bodies: self.notified_bodies.as_ref(),
             at,
-            signatures,
+            signatures: &signatures,
+            doc,
         };
         let mut findings = crate::doc::doc_findings(&cx);
         findings.extend(crate::ce::evaluate(&cx));
@@ -341,33 +342,79 @@ impl Policy {
     }
 }
 
-/// Signature checks. Verification of artifact signatures and DoC
-/// attestations is not wired in yet: when the policy requires them they fail
-/// with "not implemented", never pass.
+/// Signature checks: every artifact signed by a signer the policy ties to
+/// the manufacturer (Annex I Part I(2)(f)), and a signed DoC covering every
+/// artifact (Art. 28(4)). A signature that is present and fails always
+/// fails its check, required or not.
 fn signature_findings(cx: &Context<'_>) -> Vec<Finding> {
-    let artifacts = if cx.rules.require_artifact_signatures {
-        Finding::fail(
+    vec![artifact_signatures(cx), doc_signature(cx)]
+}
+
+fn artifact_signatures(cx: &Context<'_>) -> Finding {
+    let required = cx.rules.require_artifact_signatures;
+    let mut problems = Vec::new();
+    let mut signers = Vec::new();
+    for (artifact, signature) in cx.listing.artifacts().iter().zip(&cx.signatures.artifacts) {
+        match signature {
+            Signature::Verified { signer, .. } => signers.push(format!("{} by {signer}", artifact.name)),
+            Signature::Failed(reason) => problems.push(format!(
+                "the signature of {} ({}) does not verify: {reason}",
+                artifact.name, artifact.digest
+            )),
+            Signature::Missing if required => problems.push(format!(
+                "{} ({}) is not signed: add artifacts[].signature, a Sigstore bundle over its digest",
+                artifact.name, artifact.digest
+            )),
+            Signature::Missing => {}
+        }
+    }
+    for (index, reason) in &cx.signatures.failed_attestations {
+        problems.push(format!("attestation {index} does not verify: {reason}"));
+    }
+    if !problems.is_empty() {
+        return Finding::fail(CheckId::SignatureArtifacts, problems.join("; "));
+    }
+    if required && cx.listing.artifacts().is_empty() {
+        return Finding::fail(
             CheckId::SignatureArtifacts,
-            "not implemented: artifact signatures are not verified yet",
-        )
-    } else {
-        Finding::not_applicable(
+            "the policy requires signed artifacts, but the listing has none",
+        );
+    }
+    if signers.is_empty() {
+        return Finding::not_applicable(
             CheckId::SignatureArtifacts,
-            "the policy does not require artifact signatures",
-        )
-    };
-    let doc = if cx.rules.require_doc_signature {
-        Finding::fail(
+            "no artifact is signed and the policy does not require it",
+        );
+    }
+    Finding::pass(
+        CheckId::SignatureArtifacts,
+        format!("signatures verified: {}", signers.join(", ")),
+    )
+}
+
+fn doc_signature(cx: &Context<'_>) -> Finding {
+    let required = cx.rules.require_doc_signature;
+    match &cx.signatures.doc {
+        Signature::Verified { value, signer } => match cx.doc {
+            Some(inline) if inline != value.as_ref() => Finding::fail(
+                CheckId::SignatureDoc,
+                "the DoC attached to the listing differs from the signed DoC: attach the signed one, or only the attestation",
+            ),
+            _ => Finding::pass(
+                CheckId::SignatureDoc,
+                format!("the DoC is signed by {signer} and covers every artifact"),
+            ),
+        },
+        Signature::Failed(reason) => Finding::fail(CheckId::SignatureDoc, reason.clone()),
+        Signature::Missing if required => Finding::fail(
             CheckId::SignatureDoc,
-            "not implemented: DoC attestations are not verified yet",
-        )
-    } else {
-        Finding::not_applicable(
+            "the policy requires a signed DoC: add an attestation whose predicate type is https://cragate.dev/doc/v1, signed by the manufacturer, with every artifact as subject",
+        ),
+        Signature::Missing => Finding::not_applicable(
             CheckId::SignatureDoc,
-            "the policy does not require a signed DoC",
-        )
-    };
-    vec![artifacts, doc]
+            "no signed DoC was supplied and the policy does not require one",
+        ),
+    }
 }
 
 #[cfg(test)]

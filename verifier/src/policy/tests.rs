@@ -60,7 +60,7 @@ fn every_check_appears_in_a_verdict_and_signatures_fail_when_required() {
         "product": {"id": "p", "name": "P", "version": "1", "kind": "software", "category": "default"}}"#,
     )
     .unwrap();
-    let verdict = policy.evaluate(&listing, Timestamp::UNIX_EPOCH, &SignatureResults::none());
+    let verdict = policy.evaluate(&listing, Timestamp::UNIX_EPOCH);
     assert_eq!(verdict.checks().len(), CheckId::ALL.len());
     let signature = verdict
         .checks()
@@ -68,6 +68,9 @@ fn every_check_appears_in_a_verdict_and_signatures_fail_when_required() {
         .find(|c| c.id == CheckId::SignatureArtifacts)
         .unwrap();
     assert_eq!(signature.result, crate::verdict::Outcome::Fail);
-    assert!(signature.detail.starts_with("not implemented"));
+    assert_eq!(
+        signature.detail,
+        "the policy requires signed artifacts, but the listing has none"
+    );
     assert_eq!(verdict.decision(), crate::verdict::Decision::Deny);
 }

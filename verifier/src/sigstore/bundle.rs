@@ -15,8 +15,9 @@
 
 use serde_json::Value;
 use sigstore_verify::types::bundle::VerificationMaterialContent;
-use sigstore_verify::types::{Bundle as LibraryBundle, MediaType};
+use sigstore_verify::types::{Bundle as LibraryBundle, MediaType, SignatureContent};
 
+use super::statement::Statement;
 use crate::digest::Digest;
 use crate::json::{JsonLimitError, check_limits};
 use crate::limits::{
@@ -154,6 +155,17 @@ impl Bundle {
             MediaType::Bundle0_2 => BundleVersion::V0_2,
             _ => BundleVersion::V0_3,
         }
+    }
+
+    /// The in-toto statement its DSSE envelope carries, read before any
+    /// verification: for choosing which signers to verify an attestation
+    /// against, never for trusting what it says (use
+    /// [`super::VerifiedBundle::statement`] for that).
+    pub fn claimed_statement(&self) -> Option<Statement> {
+        let SignatureContent::DsseEnvelope(envelope) = &self.inner.content else {
+            return None;
+        };
+        Statement::parse(&envelope.payload_type, envelope.payload.as_bytes()).ok()
     }
 
     /// Whether the bundle is signed with a managed key rather than a certificate.
