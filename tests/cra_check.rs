@@ -103,9 +103,12 @@ fn check_case(case: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The unsigned cases of `testdata/cra` and the signed ones the test signer
+/// writes to `testdata/cra-signed`.
 fn cases() -> Vec<PathBuf> {
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(root().join("testdata/cra"))
-        .unwrap()
+    let mut cases: Vec<PathBuf> = ["testdata/cra", "testdata/cra-signed"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
         .collect();
@@ -117,6 +120,11 @@ fn cases() -> Vec<PathBuf> {
 fn every_cra_case_gets_its_expected_verdict() {
     let cases = cases();
     assert!(cases.len() >= 60, "only {} cases", cases.len());
+    let signed = cases
+        .iter()
+        .filter(|c| c.starts_with(root().join("testdata/cra-signed")))
+        .count();
+    assert!(signed >= 10, "only {signed} signed cases");
     let failures: Vec<String> = cases.iter().filter_map(|c| check_case(c).err()).collect();
     assert!(
         failures.is_empty(),

@@ -94,6 +94,50 @@ for dir in "$here"/*_fail; do
     rm -f "$dir.stderr"
 done
 
+# The bundles embedded in the signed CRA listings (../cra-signed): in every
+# _pass case, each artifact signature and attestation must verify for the
+# manufacturer's release identity.
+for dir in "$here"/../cra-signed/*_pass; do
+    [[ -d "$dir" ]] || continue
+    name="cra-signed/$(basename "$dir")"
+    cases=$((cases + 1))
+    if "$python" - "$here/trusted_root.json" "$dir/listing.json" 2>"$here/.stderr" <<'PY'
+import json, sys
+
+from sigstore.hashes import Hashed
+from sigstore.models import Bundle, TrustedRoot
+from sigstore.verify import Verifier
+from sigstore.verify.policy import Identity
+from sigstore_models.common.v1 import HashAlgorithm
+
+root, listing_path = sys.argv[1:]
+verifier = Verifier(trusted_root=TrustedRoot.from_file(root))
+policy = Identity(identity="release@bastion-secure.example",
+                  issuer="https://accounts.bastion-secure.example")
+listing = json.load(open(listing_path))
+checked = 0
+for artifact in listing["artifacts"]:
+    digest = bytes.fromhex(artifact["digest"].removeprefix("sha256:"))
+    bundle = Bundle.from_json(json.dumps(artifact["signature"]))
+    verifier.verify_artifact(Hashed(algorithm=HashAlgorithm.SHA2_256, digest=digest), bundle, policy)
+    checked += 1
+for attestation in listing["attestations"]:
+    _, payload = verifier.verify_dsse(Bundle.from_json(json.dumps(attestation)), policy)
+    subjects = {s["digest"]["sha256"] for s in json.loads(payload)["subject"]}
+    for artifact in listing["artifacts"]:
+        assert artifact["digest"].removeprefix("sha256:") in subjects, "artifact not a subject"
+    checked += 1
+assert checked > 0, "no bundle in the listing"
+PY
+    then
+        echo "ok    $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL  $name"; cat "$here/.stderr"; failures=$((failures + 1))
+    fi
+    rm -f "$here/.stderr"
+done
+
 if [[ $cases -eq 0 ]]; then
     echo "error: no cases under $here" >&2
     exit 2

@@ -6,6 +6,7 @@
 pub mod bundle;
 pub mod ca;
 pub mod cases;
+pub mod cra;
 pub mod error;
 pub mod identity;
 pub mod instance;

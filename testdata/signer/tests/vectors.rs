@@ -261,3 +261,27 @@ fn committed_vectors_equal_a_fresh_generation() {
         );
     }
 }
+
+#[test]
+fn committed_signed_listings_equal_a_fresh_generation() {
+    let testdata = committed_dir().join("..");
+    let base: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(testdata.join(cragate_test_signer::cra::BASE_LISTING)).unwrap(),
+    )
+    .unwrap();
+    let fresh = cragate_test_signer::cra::render(&base).unwrap();
+    assert_eq!(fresh, cragate_test_signer::cra::render(&base).unwrap());
+    for (relative, expected) in fresh {
+        let path = testdata.join("cra-signed").join(&relative);
+        let committed = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run `cargo run -p cragate-test-signer`",
+                path.display()
+            )
+        });
+        assert!(
+            committed == expected,
+            "cra-signed/{relative} differs from a fresh generation; run `cargo run -p cragate-test-signer`"
+        );
+    }
+}
