@@ -10,5 +10,6 @@
 
 mod conformance;
 mod cra_check;
+mod readme;
 mod util;
 mod verify_bundle;

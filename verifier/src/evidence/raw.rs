@@ -182,10 +182,6 @@ pub(crate) struct RawArtifact {
     pub digest: String,
     pub size: u64,
     pub media_type: Option<String>,
-    #[allow(
-        dead_code,
-        reason = "verified by the sigstore module once artifact signatures are wired in"
-    )]
     pub signature: Option<Value>,
 }
 

@@ -190,7 +190,14 @@ impl PolicyDraft {
                 identities: draft
                     .identities
                     .iter()
-                    .map(|rule| IdentityPolicy::new(rule.san.clone(), rule.issuer.clone()))
+                    .map(|rule| {
+                        rule.claims.iter().fold(
+                            IdentityPolicy::new(rule.san.clone(), rule.issuer.clone()),
+                            |policy, (claim, matcher)| {
+                                policy.require_claim(*claim, matcher.clone())
+                            },
+                        )
+                    })
                     .collect(),
                 keys: draft
                     .keys

@@ -13,7 +13,7 @@ use super::{CategoryKey, Patch, Settings};
 use crate::catalog::CheckId;
 use crate::ce::Procedure;
 use crate::evidence::syntax::is_language_tag;
-use crate::sigstore::Matcher;
+use crate::sigstore::{FulcioClaim, Matcher};
 use crate::verdict::{Mode, Severity};
 
 /// The format id of a policy file.
@@ -53,6 +53,9 @@ pub struct Reference {
 pub(crate) struct IdentityRule {
     pub san: Matcher,
     pub issuer: Matcher,
+    /// Fulcio CI claims the certificate must carry (keys named after the
+    /// claim, e.g. `source-repository-ref`, or with `_regexp`).
+    pub claims: Vec<(FulcioClaim, Matcher)>,
 }
 
 /// Trust rules for one manufacturer.
@@ -367,12 +370,36 @@ impl Reader<'_> {
                 "san" | "san_regexp" | "issuer" | "issuer_regexp" => r.string(v).map(|s| {
                     fields.insert(k.to_owned(), (s, v.span()));
                 }),
+                claim if claim_key(claim).is_some() => r.string(v).map(|s| {
+                    fields.insert(k.to_owned(), (s, v.span()));
+                }),
                 _ => None,
             });
             let san = self.matcher(&fields, "san", item.span());
             let issuer = self.matcher(&fields, "issuer", item.span());
+            let mut claims = Vec::new();
+            for (key, (value, at)) in &fields {
+                let Some((claim, is_pattern)) = claim_key(key) else {
+                    continue;
+                };
+                if !is_pattern {
+                    claims.push((claim, Matcher::Exact(value.clone())));
+                    continue;
+                }
+                match Matcher::pattern(value) {
+                    Ok(matcher) => claims.push((claim, matcher)),
+                    Err(e) => self.error(
+                        at.clone(),
+                        format!("{key} is not a valid regular expression: {e}"),
+                    ),
+                }
+            }
             if let (Some(san), Some(issuer)) = (san, issuer) {
-                rules.push(IdentityRule { san, issuer });
+                rules.push(IdentityRule {
+                    san,
+                    issuer,
+                    claims,
+                });
             }
         }
         Some(rules)
@@ -554,4 +581,13 @@ impl Reader<'_> {
 enum Target {
     Base,
     Override,
+}
+
+/// A Fulcio claim rule key: the claim's name (`source-repository-ref`), or
+/// the name with `_regexp` for a pattern.
+fn claim_key(key: &str) -> Option<(FulcioClaim, bool)> {
+    match key.strip_suffix("_regexp") {
+        Some(name) => name.parse().ok().map(|claim| (claim, true)),
+        None => key.parse().ok().map(|claim| (claim, false)),
+    }
 }

@@ -74,3 +74,46 @@ fn every_check_appears_in_a_verdict_and_signatures_fail_when_required() {
     );
     assert_eq!(verdict.decision(), crate::verdict::Decision::Deny);
 }
+
+#[test]
+fn manufacturer_identities_take_fulcio_claim_rules() {
+    let text = r#"format = "cragate.policy/v1"
+name = "claims"
+[[manufacturers]]
+name = "Vaultkey Software GmbH"
+[[manufacturers.identities]]
+san_regexp = "https://github\\.com/vaultkey/.*"
+issuer = "https://token.actions.githubusercontent.com"
+source-repository-ref_regexp = "refs/tags/v.*"
+build-trigger = "release"
+"#;
+    let policy = compile(text).unwrap();
+    let identity = policy.manufacturers()[0].identities[0].clone();
+    let signer = |reference: &str| crate::sigstore::CertificateSigner {
+        identity:
+            "https://github.com/vaultkey/vault/.github/workflows/release.yml@refs/tags/v2.0.0"
+                .to_owned(),
+        issuer: Some("https://token.actions.githubusercontent.com".to_owned()),
+        claims: BTreeMap::from([
+            (
+                crate::sigstore::FulcioClaim::SourceRepositoryRef,
+                reference.to_owned(),
+            ),
+            (
+                crate::sigstore::FulcioClaim::BuildTrigger,
+                "release".to_owned(),
+            ),
+        ]),
+    };
+    assert!(identity.check(&signer("refs/tags/v2.0.0")).is_ok());
+    let error = identity.check(&signer("refs/heads/main")).unwrap_err();
+    assert_eq!(
+        error.field,
+        crate::sigstore::IdentityField::Claim(crate::sigstore::FulcioClaim::SourceRepositoryRef)
+    );
+
+    let unknown = text.replace("build-trigger", "workflow-name");
+    let errors = compile(&unknown).unwrap_err().errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 9);
+}
