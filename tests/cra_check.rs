@@ -164,6 +164,25 @@ fn fifty_megabytes_of_json_is_refused_with_exit_2() {
 }
 
 #[test]
+fn nesting_ten_thousand_deep_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep.json");
+    let body = format!(
+        r#"{{"format": "cragate.listing/v1", "pad": {}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    std::fs::write(&path, body).unwrap();
+    let output = cragate(&["check", path.to_str().unwrap(), "--at", AT]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("nests deeper than the limit of 64 levels"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn an_invalid_policy_is_rejected_with_every_error_and_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("bad.toml");

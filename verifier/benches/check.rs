@@ -1,5 +1,7 @@
 //! Listings checked per second under a typical policy (the shipped importer
-//! policy with its notified-body list), parse included.
+//! policy with its notified-body list), parse included; and a signed
+//! listing (firmware signature and signed DoC, two Sigstore bundles) under
+//! a policy that requires both.
 //!
 //! `cargo bench -p cragate-verifier --bench check`
 
@@ -15,6 +17,11 @@ const POLICY: &[u8] = include_bytes!("../../policies/importer.toml");
 const NANDO: &[u8] = include_bytes!("../../policies/notified-bodies/illustrative-nando.json");
 const CAMERA: &[u8] = include_bytes!("../../testdata/cra/camera_non_eu_maker_pass/listing.json");
 const WITH_SBOM: &[u8] = include_bytes!("../../testdata/cra/sbom_cyclonedx_16_pass/listing.json");
+const SIGNED: &[u8] =
+    include_bytes!("../../testdata/cra-signed/signed_firmware_and_doc_pass/listing.json");
+const SIGNED_POLICY: &[u8] =
+    include_bytes!("../../testdata/cra-signed/signed_firmware_and_doc_pass/policy.toml");
+const SIGNER_ROOT: &[u8] = include_bytes!("../../testdata/signed/trusted_root.json");
 
 fn bench(c: &mut Criterion) {
     let files = BTreeMap::from([(
@@ -38,6 +45,20 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let listing = Listing::from_json(black_box(bytes));
                 listing.map(|l| policy.evaluate(&l, at).decision())
+            })
+        });
+    }
+    let signer_files = BTreeMap::from([(
+        "../../signed/trusted_root.json".to_owned(),
+        SIGNER_ROOT.to_vec(),
+    )]);
+    if let Ok(signed_policy) =
+        PolicyDraft::parse("policy.toml", SIGNED_POLICY).and_then(|d| d.compile(&signer_files))
+    {
+        group.bench_function("signed_firmware_and_doc", |b| {
+            b.iter(|| {
+                let listing = Listing::from_json(black_box(SIGNED));
+                listing.map(|l| signed_policy.evaluate(&l, at).decision())
             })
         });
     }
