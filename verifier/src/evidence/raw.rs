@@ -60,9 +60,10 @@ pub(crate) struct RawProduct {
     pub technical_documentation: Option<String>,
 }
 
-/// Identifiers of a product (Art. 13(15); Annex V(1) and (4)).
+/// Identifiers of a product (Art. 13(15); Annex V(1) and (4)). The named
+/// ones have syntax rules; Art. 13(15) allows "other elements allowing
+/// identification", so any further string-valued key is kept as given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct Identifiers {
     pub purl: Option<String>,
     pub gtin: Option<String>,
@@ -70,11 +71,13 @@ pub(crate) struct Identifiers {
     pub batch: Option<String>,
     pub serial: Option<String>,
     pub cpe: Option<String>,
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, String>,
 }
 
 impl Identifiers {
     /// `(name, value)` for every identifier given, in a fixed order.
-    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &str)> {
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         [
             ("purl", &self.purl),
             ("gtin", &self.gtin),
@@ -85,6 +88,7 @@ impl Identifiers {
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .chain(self.other.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
 
     pub fn value(&self, name: &str) -> Option<&str> {
