@@ -481,7 +481,7 @@ case("sbom_format_mislabelled", password_manager, "sbom.format says spdx but the
      ["sbom.format"], setp(["sbom"], {"format": "spdx", "document": cyclonedx("Vaultkey Password Manager")}))
 case("sbom_not_a_document", foss_library, "sbom.document is neither CycloneDX nor SPDX.",
      ["sbom.format", "sbom.components", "sbom.describes-product"], setp(["sbom"], {"format": "cyclonedx", "document": {"name": "quillparse", "deps": ["memchr"]}}))
-case("sbom_attestation_only", foss_library, "The SBOM arrives only as an attestation; attestations are not verified yet, so sbom.attestation fails instead of passing silently.",
+case("sbom_attestation_only", foss_library, "The SBOM arrives only as an attestation that is not a Sigstore bundle at all (and the library has no artifact to bind it to): sbom.attestation fails instead of passing unseen.",
      ["sbom.attestation"], seq(setp(["attestations"], [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}]), setp(["sbom"], {"format": "cyclonedx", "document": None, "attestation": 0})))
 case("sbom_attestation_only_required", foss_library, "The case policy requires an SBOM and it arrives only as an attestation.",
      SBOM_CONTENT + ["sbom.attestation"], seq(setp(["attestations"], [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json"}]), setp(["sbom"], {"format": "cyclonedx", "document": None, "attestation": 0})), policy="case")
@@ -489,9 +489,9 @@ case("sbom_required_missing", camera, "The case policy requires an SBOM and none
      SBOM_CONTENT, policy="case")
 
 # Policies with signatures
-case("signatures_required", password_manager, "The case policy requires artifact signatures and a signed DoC; signature verification is not implemented yet, so both checks fail explicitly.",
+case("signatures_required", password_manager, "The case policy requires artifact signatures and a signed DoC; the listing has neither, so both checks fail.",
      ["signature.artifacts", "signature.doc"], policy="case")
-case("app_store_class_ii", firewall, "Under the app-store policy a class II product needs artifact signatures (not implemented yet) and an SBOM.",
+case("app_store_class_ii", firewall, "Under the app-store policy a class II product needs artifact signatures and an SBOM; this one has neither.",
      SBOM_CONTENT + ["signature.artifacts"], policy="app-store")
 case("app_store_class_i", password_manager, "Under the app-store policy a class I app with complete evidence is allowed.",
      [], policy="app-store")

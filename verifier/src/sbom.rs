@@ -2,10 +2,11 @@
 //! 3.0 documents, read structurally from JSON.
 //!
 //! The CRA sets no SBOM format (an implementing act may, Art. 13(24)); a
-//! gateway that requires one applies its own policy. Only an SBOM carried
-//! inline can be checked today: one that arrives as an attestation must be
-//! bound to the artifact digest by a verified signature, which is not
-//! implemented yet, so `sbom.attestation` fails rather than pass unseen.
+//! gateway that requires one applies its own policy. An SBOM may come
+//! inline or as an attestation (`sbom.attestation`, an index into
+//! `attestations`): a signed in-toto statement about the artifact whose
+//! predicate is the SBOM document, verified like every signature (see
+//! `signatures`); the content checks then run on the verified document.
 
 use serde_json::Value;
 
@@ -14,6 +15,7 @@ use crate::doc::normalise;
 use crate::evidence::SbomFormatName;
 use crate::limits::MAX_SBOM_COMPONENTS;
 use crate::policy::Context;
+use crate::signatures::Signature;
 use crate::verdict::Finding;
 
 /// What the SBOM document is.
@@ -38,18 +40,35 @@ pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
                 "sbom.attestation points at attestation {index}, which the listing does not have"
             ),
         ),
-        Some(_) => Finding::fail(
-            CheckId::SbomAttestation,
-            "not implemented: SBOM attestations are not verified yet",
-        ),
+        Some(_) => match (&cx.signatures.sbom, sbom.and_then(|s| s.document.as_ref())) {
+            (Signature::Verified { value, .. }, Some(inline)) if value != inline => Finding::fail(
+                CheckId::SbomAttestation,
+                "sbom.document differs from the signed SBOM: supply the signed one, or only the attestation",
+            ),
+            (Signature::Verified { signer, .. }, _) => Finding::pass(
+                CheckId::SbomAttestation,
+                format!("the SBOM is signed by {signer} and bound to the artifact digest"),
+            ),
+            (Signature::Failed(reason), _) => {
+                Finding::fail(CheckId::SbomAttestation, reason.clone())
+            }
+            (Signature::Missing, _) => Finding::fail(
+                CheckId::SbomAttestation,
+                "cannot run: the SBOM attestation was not examined",
+            ),
+        },
     };
-    let document = sbom.and_then(|s| s.document.as_ref().map(|d| (s.format, d)));
+    let attested = match &cx.signatures.sbom {
+        Signature::Verified { value, .. } => Some(value),
+        _ => None,
+    };
+    let document = sbom.and_then(|s| s.document.as_ref().or(attested).map(|d| (s.format, d)));
     let Some((claimed, document)) = document else {
         let only_attestation = sbom.is_some();
         let present = match (only_attestation, required) {
             (true, true) => Finding::fail(
                 CheckId::SbomPresent,
-                "the SBOM arrives only as an attestation, which is not verified yet: include it inline in sbom.document",
+                "the SBOM arrives only as an attestation, which did not verify (see sbom.attestation)",
             ),
             (false, true) => Finding::fail(
                 CheckId::SbomPresent,
@@ -68,7 +87,7 @@ pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
             (_, true) => Finding::fail(id, "cannot run: no SBOM document was supplied"),
             (true, false) => Finding::not_applicable(
                 id,
-                "the SBOM is only an attestation, not verified yet (see sbom.attestation)",
+                "the SBOM is only an attestation that did not verify (see sbom.attestation)",
             ),
             (false, false) => Finding::not_applicable(id, "no SBOM was supplied"),
         };

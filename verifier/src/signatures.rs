@@ -51,6 +51,8 @@ pub(crate) struct SignatureResults {
     pub failed_attestations: Vec<(usize, String)>,
     /// The signed DoC.
     pub doc: Signature<Box<RawDoc>>,
+    /// The SBOM attestation named by `sbom.attestation`: its predicate.
+    pub sbom: Signature<Value>,
 }
 
 /// Verifies every signature and attestation of `listing` under `policy` at `at`.
@@ -88,6 +90,10 @@ pub(crate) fn verify_listing(
     let mut failed_attestations = Vec::new();
     // The SBOM attestation is judged by the SBOM checks.
     let sbom_attestation = listing.raw.sbom.as_ref().and_then(|s| s.attestation);
+    let sbom = match sbom_attestation.and_then(|index| listing.raw.attestations.get(index)) {
+        None => Signature::Missing,
+        Some(value) => verify_sbom(policy, manufacturer, value, &digests, at),
+    };
     for (index, value) in listing.raw.attestations.iter().enumerate() {
         if Some(index) == sbom_attestation {
             continue;
@@ -118,6 +124,35 @@ pub(crate) fn verify_listing(
         artifacts,
         failed_attestations,
         doc,
+        sbom,
+    }
+}
+
+/// An SBOM attestation: signed for the listing's manufacturer, about the
+/// listing's first artifact (the library checks the binding), its
+/// predicate the SBOM document.
+fn verify_sbom(
+    policy: &Policy,
+    manufacturer: Option<&str>,
+    value: &Value,
+    artifacts: &[Digest],
+    at: Timestamp,
+) -> Signature<Value> {
+    let Some(&first) = artifacts.first() else {
+        return Signature::Failed("the listing has no artifact to bind the SBOM to".into());
+    };
+    let verified = match bundle_from_value(value)
+        .and_then(|bundle| verify_bundle(policy, manufacturer, &bundle, first, at))
+    {
+        Ok(verified) => verified,
+        Err(reason) => return Signature::Failed(format!("SBOM attestation: {reason}")),
+    };
+    match verified.statement() {
+        Some(statement) => Signature::Verified {
+            signer: signer_name(&verified),
+            value: statement.predicate.clone(),
+        },
+        None => Signature::Failed("the SBOM attestation is not an in-toto statement".into()),
     }
 }
 

@@ -42,7 +42,32 @@ struct Material {
     doc_attestation: Value,
     stranger_doc_attestation: Value,
     doc_without_firmware: Value,
+    sbom_attestation: Value,
+    sbom_about_other_firmware: Value,
 }
+
+/// The CycloneDX 1.5 SBOM of the firmware image.
+fn sbom_document() -> Value {
+    json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "version": 1,
+        "metadata": {
+            "component": {"type": "firmware", "name": "Bastion FW 9000", "version": "9.4.0"},
+            "manufacturer": {"name": "Bastion Secure Systems Oy"}
+        },
+        "components": [
+            {"type": "operating-system", "name": "linux", "version": "6.6.58",
+             "purl": "pkg:generic/linux@6.6.58"},
+            {"type": "library", "name": "openssl", "version": "3.0.15",
+             "purl": "pkg:generic/openssl@3.0.15"}
+        ]
+    })
+}
+
+/// The predicate type of a CycloneDX SBOM attestation (in-toto attestation
+/// predicates, `cyclonedx.md`).
+const CYCLONEDX_PREDICATE_TYPE: &str = "https://cyclonedx.org/bom";
 
 /// Every file under `testdata/cra-signed/`, given the base listing.
 pub fn render(base: &Value) -> Result<BTreeMap<String, Vec<u8>>, SignerError> {
@@ -123,6 +148,13 @@ fn sign_material(base: &Value) -> Result<Material, SignerError> {
     let doc_statement = |subject: Vec<Subject>| {
         Payload::Statement(Statement::new(subject, DOC_PREDICATE_TYPE, doc.clone()))
     };
+    let sbom_statement = |subject: Subject| {
+        Payload::Statement(Statement::new(
+            vec![subject],
+            CYCLONEDX_PREDICATE_TYPE,
+            sbom_document(),
+        ))
+    };
     let requests = [
         (release.clone(), Payload::Message(firmware.clone())),
         (stranger.clone(), Payload::Message(firmware.clone())),
@@ -136,8 +168,16 @@ fn sign_material(base: &Value) -> Result<Material, SignerError> {
             doc_statement(vec![Subject::of(FIRMWARE_NAME, &firmware)]),
         ),
         (
-            release,
+            release.clone(),
             doc_statement(vec![Subject::of(FIRMWARE_NAME, &other_image)]),
+        ),
+        (
+            release.clone(),
+            sbom_statement(Subject::of(FIRMWARE_NAME, &firmware)),
+        ),
+        (
+            release,
+            sbom_statement(Subject::of(FIRMWARE_NAME, &other_image)),
         ),
     ];
     let mut log = instance.new_log();
@@ -174,6 +214,8 @@ fn sign_material(base: &Value) -> Result<Material, SignerError> {
         doc_attestation: next()?,
         stranger_doc_attestation: next()?,
         doc_without_firmware: next()?,
+        sbom_attestation: next()?,
+        sbom_about_other_firmware: next()?,
     })
 }
 
@@ -210,6 +252,17 @@ fn cases(base: &Value, m: &Material) -> Vec<CraCase> {
         &["declaration_of_conformity", "full", "signed", "date"],
         json!("2026-10-16"),
     );
+    let with_sbom = |attestation: &Value, inline: Option<Value>| {
+        let mut listing = listing(signed, vec![&m.doc_attestation, attestation]);
+        set(
+            &mut listing,
+            &["sbom"],
+            json!({"format": "cyclonedx", "document": inline, "attestation": 1}),
+        );
+        listing
+    };
+    let mut edited_sbom = sbom_document();
+    set(&mut edited_sbom, &["components"], json!([]));
     let mut tampered = m.firmware_signature.clone();
     tamper_signature(&mut tampered);
     vec![
@@ -273,6 +326,28 @@ fn cases(base: &Value, m: &Material) -> Vec<CraCase> {
                   artifact the listing offers.",
             listing: listing(signed, vec![&m.doc_without_firmware]),
             failed: &["signature.doc"],
+        },
+        CraCase {
+            name: "sbom_as_attestation_pass",
+            why: "The SBOM (CycloneDX 1.5) arrives only as an attestation signed by the \
+                  manufacturer about the firmware; the SBOM checks run on the verified \
+                  predicate.",
+            listing: with_sbom(&m.sbom_attestation, None),
+            failed: &[],
+        },
+        CraCase {
+            name: "sbom_attestation_about_other_firmware_fail",
+            why: "The signed SBOM's subject is another firmware image, so it is not bound to \
+                  the artifact the listing offers.",
+            listing: with_sbom(&m.sbom_about_other_firmware, None),
+            failed: &["sbom.attestation"],
+        },
+        CraCase {
+            name: "inline_sbom_differs_from_signed_fail",
+            why: "The listing carries an inline SBOM that differs from the signed one (its \
+                  component list was emptied).",
+            listing: with_sbom(&m.sbom_attestation, Some(edited_sbom)),
+            failed: &["sbom.attestation", "sbom.components"],
         },
         CraCase {
             name: "inline_doc_differs_from_signed_fail",
