@@ -9,5 +9,6 @@
 )]
 
 mod conformance;
+mod ledger;
 mod util;
 mod verify_bundle;

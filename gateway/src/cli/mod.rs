@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod ledger;
 mod verify_bundle;
 
 use std::fs::File;
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
+    /// Inspect, verify and export the ledger (works while the gateway is stopped).
+    Ledger(ledger::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -46,6 +49,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::VerifyBundle(args) => verify_bundle::run(&args),
+        Command::Ledger(args) => ledger::run(&args),
     }
 }
 

@@ -320,3 +320,75 @@ fn the_appender_commits_concurrent_appends_in_batches() {
     assert_eq!(indexes, (0..400).collect::<Vec<_>>());
     assert_eq!(ledger.size().unwrap(), 400);
 }
+
+#[test]
+fn flipping_any_byte_of_an_entry_is_detected_at_that_entry() {
+    let ledger = RedbLedger::in_memory(key(), StoreOptions::default()).unwrap();
+    let batch: Vec<_> = (0..6).map(|n| decision(n, "cam")).collect();
+    ledger.append_batch(&batch).unwrap();
+    let today = Date::constant(2030, 1, 1);
+    let original = ledger.record(3).unwrap().unwrap().bytes;
+    let put = |bytes: &[u8]| {
+        let txn = ledger.db.begin_write().unwrap();
+        txn.open_table(ENTRIES).unwrap().insert(3, bytes).unwrap();
+        txn.commit().unwrap();
+    };
+    for position in 0..original.len() {
+        let mut bytes = original.clone();
+        bytes[position] ^= 0x01;
+        put(&bytes);
+        let report = ledger.audit(ledger.verifier_key(), today).unwrap();
+        assert_eq!(
+            report.first_inconsistent_entry(),
+            Some(3),
+            "byte {position}"
+        );
+    }
+    put(&original);
+    assert!(
+        ledger
+            .audit(ledger.verifier_key(), today)
+            .unwrap()
+            .is_consistent()
+    );
+}
+
+#[test]
+fn rewritten_hashes_are_caught_by_the_signed_checkpoint() {
+    let ledger = RedbLedger::in_memory(key(), every_batch()).unwrap();
+    for n in 0..4 {
+        ledger.append_batch(&[decision(n, "cam")]).unwrap();
+    }
+    // Replace entry 2 and every stored hash above it, as a forger would;
+    // only the signed checkpoints still hold the old roots.
+    let forged = Record::new(2, decision(99, "cam").entry()).encode();
+    let txn = ledger.db.begin_write().unwrap();
+    {
+        let mut nodes = txn.open_table(NODES).unwrap();
+        let mut frontier = Frontier::default();
+        let entries = txn.open_table(ENTRIES).unwrap();
+        for index in 0..4u64 {
+            let bytes = if index == 2 {
+                forged.clone()
+            } else {
+                entries.get(index).unwrap().unwrap().value().to_vec()
+            };
+            for (level, at, hash) in frontier.push(merkle::leaf_hash(&bytes)) {
+                nodes.insert((level, at), hash).unwrap();
+            }
+        }
+    }
+    txn.open_table(ENTRIES)
+        .unwrap()
+        .insert(2, forged.as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+    let report = ledger
+        .audit(ledger.verifier_key(), Date::constant(2030, 1, 1))
+        .unwrap();
+    assert!(!report.is_consistent());
+    assert_eq!(
+        report.problems[0].kind,
+        crate::ledger::ProblemKind::CheckpointRoot { size: 3, after: 2 }
+    );
+}
