@@ -13,7 +13,8 @@ use cragate_verifier::Digest;
 use jiff::civil::Date;
 use redb::backends::InMemoryBackend;
 use redb::{
-    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction,
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    WriteTransaction,
 };
 
 use super::audit::{self, AuditReport};
@@ -104,6 +105,53 @@ impl RedbLedger {
     /// The key checkpoints are signed with.
     pub fn verifier_key(&self) -> &VerifierKey {
         self.key.verifier()
+    }
+
+    /// Bytes each table occupies: `(table, stored bytes, page overhead)`,
+    /// where overhead is B-tree metadata plus fragmentation. Free pages of
+    /// the file are not counted.
+    pub fn table_bytes(&self) -> Result<Vec<(&'static str, u64, u64)>, LedgerError> {
+        let txn = self.read()?;
+        let mut out = Vec::new();
+        let mut add = |name, stats: redb::TableStats| {
+            out.push((
+                name,
+                stats.stored_bytes(),
+                stats.metadata_bytes() + stats.fragmented_bytes(),
+            ));
+        };
+        macro_rules! table {
+            ($name:literal, $def:expr) => {
+                add(
+                    $name,
+                    txn.open_table($def)
+                        .map_err(redb::Error::from)?
+                        .stats()
+                        .map_err(redb::Error::from)?,
+                )
+            };
+        }
+        macro_rules! multimap {
+            ($name:literal, $def:expr) => {
+                add(
+                    $name,
+                    txn.open_multimap_table($def)
+                        .map_err(redb::Error::from)?
+                        .stats()
+                        .map_err(redb::Error::from)?,
+                )
+            };
+        }
+        table!("entries", ENTRIES);
+        table!("nodes", NODES);
+        table!("checkpoints", CHECKPOINTS);
+        table!("documents", DOCUMENTS);
+        table!("by_time", BY_TIME);
+        table!("support_end", SUPPORT_END);
+        multimap!("by_product", BY_PRODUCT);
+        multimap!("by_digest", BY_DIGEST);
+        multimap!("by_operator", BY_OPERATOR);
+        Ok(out)
     }
 
     fn read(&self) -> Result<ReadTransaction, LedgerError> {
