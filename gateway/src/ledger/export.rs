@@ -9,7 +9,7 @@
 //! signature (C2SP signed-note), each leaf hash against the checkpoint root
 //! (RFC 9162 §2.1.3.2), and each document against its digest.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -202,9 +202,12 @@ pub fn export(
 /// Verifies an export offline. With `pinned`, the checkpoint must be signed
 /// by that key; without, by the key the header names (which only shows the
 /// export is self-consistent).
-pub fn verify(input: impl BufRead, pinned: Option<&VerifierKey>) -> Result<Summary, ExportError> {
-    let mut lines = input.lines().enumerate().map(|(n, line)| (n + 1, line));
-    let (n, header) = next_line(&mut lines)?;
+pub fn verify(
+    mut input: impl BufRead,
+    pinned: Option<&VerifierKey>,
+) -> Result<Summary, ExportError> {
+    let mut n = 0;
+    let header = next_line(&mut input, &mut n)?;
     let Line::Header {
         format,
         verifier_key,
@@ -221,7 +224,7 @@ pub fn verify(input: impl BufRead, pinned: Option<&VerifierKey>) -> Result<Summa
     }
     let named: VerifierKey = verifier_key.parse()?;
     let key = pinned.unwrap_or(&named);
-    let (n, checkpoint) = next_line(&mut lines)?;
+    let checkpoint = next_line(&mut input, &mut n)?;
     let Line::Checkpoint { note } = checkpoint else {
         return Err(malformed(n, "the second line must be the checkpoint"));
     };
@@ -231,11 +234,7 @@ pub fn verify(input: impl BufRead, pinned: Option<&VerifierKey>) -> Result<Summa
         ..Summary::default()
     };
     let mut wanted: Vec<Digest> = Vec::new();
-    for (n, line) in lines {
-        let line = line?;
-        if line.len() > MAX_EXPORT_LINE {
-            return Err(malformed(n, "line is over the size limit"));
-        }
+    while let Some(line) = read_line(&mut input, &mut n)? {
         match parse(n, &line)? {
             Line::Entry {
                 index,
@@ -323,13 +322,31 @@ fn in_selection(selection: &Selection, record: &Record) -> bool {
     query.matches(record)
 }
 
-fn next_line(
-    lines: &mut impl Iterator<Item = (usize, std::io::Result<String>)>,
-) -> Result<(usize, Line), ExportError> {
-    let Some((n, line)) = lines.next() else {
-        return Err(malformed(0, "the export is empty or has no checkpoint"));
+fn next_line(input: &mut impl BufRead, n: &mut usize) -> Result<Line, ExportError> {
+    let Some(line) = read_line(input, n)? else {
+        return Err(malformed(*n, "the export is empty or has no checkpoint"));
     };
-    Ok((n, parse(n, &line?)?))
+    parse(*n, &line)
+}
+
+/// Reads one line of at most [`MAX_EXPORT_LINE`] bytes, counting lines in `n`.
+fn read_line(input: &mut impl BufRead, n: &mut usize) -> Result<Option<String>, ExportError> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_EXPORT_LINE).unwrap_or(u64::MAX) + 1;
+    let read = input.by_ref().take(limit).read_until(b'\n', &mut bytes)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    *n += 1;
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    if bytes.len() > MAX_EXPORT_LINE {
+        return Err(malformed(*n, "line is over the size limit"));
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| malformed(*n, "line is not UTF-8"))
 }
 
 fn parse(n: usize, line: &str) -> Result<Line, ExportError> {

@@ -154,6 +154,18 @@ impl RedbLedger {
         Ok(out)
     }
 
+    /// The checkpoint of the largest size, without reading the others.
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, LedgerError> {
+        let txn = self.read()?;
+        let table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
+        let Some((_, note)) = table.last().map_err(redb::Error::from)? else {
+            return Ok(None);
+        };
+        let note = note.value().to_owned();
+        let checkpoint = self.key.verifier().open(&note)?;
+        Ok(Some(SignedCheckpoint { checkpoint, note }))
+    }
+
     fn read(&self) -> Result<ReadTransaction, LedgerError> {
         Ok(self.db.begin_read().map_err(redb::Error::from)?)
     }
@@ -253,7 +265,7 @@ impl LedgerStore for RedbLedger {
     fn checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
         let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
         let size = writer.frontier.size();
-        if let Some(latest) = self.checkpoints()?.pop()
+        if let Some(latest) = self.latest_checkpoint()?
             && latest.checkpoint.size == size
         {
             return Ok(latest);
