@@ -10,6 +10,7 @@
 
 mod conformance;
 mod cra_check;
+mod ledger;
 mod readme;
 mod util;
 mod verify_bundle;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod check;
+mod ledger;
 mod verify_bundle;
 
 use std::fs::File;
@@ -32,6 +33,8 @@ enum Command {
     Check(check::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
+    /// Inspect, verify and export the ledger (works while the gateway is stopped).
+    Ledger(ledger::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -50,6 +53,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
+        Command::Ledger(args) => ledger::run(&args),
     }
 }
 

@@ -1,0 +1,287 @@
+//! `cragate ledger`: inspect, verify and export the ledger of a stopped
+//! gateway.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args as ClapArgs, Subcommand};
+use cragate::ledger::entry::EntryBody;
+use cragate::ledger::export::{self, Selection};
+use cragate::ledger::{
+    DataDir, LedgerStore, OperatorId, ProductId, Query, RedbLedger, StoreOptions, StoredRecord,
+    VerifierKey, supply_chain,
+};
+use cragate_verifier::Digest;
+use jiff::Timestamp;
+
+use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
+
+/// Where the ledger lives unless `--data-dir` says otherwise (as for `serve`).
+pub const DEFAULT_DATA_DIR: &str = "./cragate-data";
+
+/// `cragate ledger` arguments.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// The gateway's data directory.
+    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the checkpoint verifier key (creating the signing key if there is none).
+    Key,
+    /// Recompute the tree, check every checkpoint signature, report the first inconsistent entry.
+    Verify,
+    /// Export entries with a signed checkpoint and inclusion proofs (JSON Lines).
+    Export(ExportArgs),
+    /// Verify an export offline.
+    VerifyExport(VerifyExportArgs),
+    /// List entries (one record per line) by product, digest, operator and time.
+    Query(QueryArgs),
+    /// Suppliers and customers of a product: whom a recall must reach.
+    SupplyChain(SupplyChainArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+#[group(id = "selection", required = true, multiple = true)]
+struct ExportArgs {
+    /// Entries about this product.
+    #[arg(long, value_name = "ID", group = "selection")]
+    product: Option<ProductId>,
+    /// Entries at or after this time (RFC 3339).
+    #[arg(long, value_name = "T", group = "selection")]
+    since: Option<Timestamp>,
+    /// Entries before this time (RFC 3339).
+    #[arg(long, value_name = "T", group = "selection")]
+    until: Option<Timestamp>,
+    /// Write here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct VerifyExportArgs {
+    /// The export.
+    file: PathBuf,
+    /// The ledger's verifier key, as printed by `cragate ledger key`; without
+    /// it, the key named in the export is used, which shows only that the
+    /// export is consistent with itself.
+    #[arg(long, value_name = "KEY")]
+    key: Option<VerifierKey>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct QueryArgs {
+    /// Entries about this product.
+    #[arg(long, value_name = "ID")]
+    product: Option<ProductId>,
+    /// Entries naming this digest (sha256:<hex>).
+    #[arg(long, value_name = "DIGEST")]
+    digest: Option<Digest>,
+    /// Entries naming this economic operator.
+    #[arg(long, value_name = "ID")]
+    operator: Option<OperatorId>,
+    /// Entries at or after this time (RFC 3339).
+    #[arg(long, value_name = "T")]
+    since: Option<Timestamp>,
+    /// Entries before this time (RFC 3339).
+    #[arg(long, value_name = "T")]
+    until: Option<Timestamp>,
+    /// At most this many entries.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+#[derive(Debug, ClapArgs)]
+struct SupplyChainArgs {
+    /// The product.
+    product: ProductId,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `ledger` command.
+pub fn run(args: &Args) -> ExitCode {
+    let data = DataDir::new(&args.data_dir);
+    let result = match &args.command {
+        Command::Key => key(&data),
+        Command::Verify => verify(&data),
+        Command::Export(export) => run_export(&data, export),
+        Command::VerifyExport(verify) => verify_export(verify),
+        Command::Query(query) => run_query(&data, query),
+        Command::SupplyChain(chain) => run_supply_chain(&data, chain),
+    };
+    result.unwrap_or_else(|error| fail(EXIT_UNUSABLE, format!("{error:#}")))
+}
+
+fn key(data: &DataDir) -> anyhow::Result<ExitCode> {
+    let key = data.signing_key()?;
+    println!("{}", key.verifier());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(data: &DataDir) -> anyhow::Result<ExitCode> {
+    let ledger = open_existing(data)?;
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let report = ledger.audit(ledger.verifier_key(), today)?;
+    if report.is_consistent() {
+        println!(
+            "ledger consistent: {} entries ({} pruned after retention), {} checkpoints signed by {}",
+            report.entries,
+            report.pruned,
+            report.checkpoints,
+            ledger.verifier_key().name()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    match report.first_inconsistent_entry() {
+        Some(index) => println!("ledger inconsistent: first inconsistent entry is {index}"),
+        None => println!("ledger inconsistent"),
+    }
+    for problem in &report.problems {
+        println!("  {problem}");
+    }
+    let unlisted = report.problem_count - report.problems.len() as u64;
+    if unlisted > 0 {
+        println!("  ... and {unlisted} more");
+    }
+    Ok(ExitCode::from(EXIT_FAILED))
+}
+
+fn run_export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let ledger = open_existing(data)?;
+    let selection = Selection {
+        product: args.product.clone(),
+        since: args.since,
+        until: args.until,
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let summary = export::export(&ledger, ledger.verifier_key(), &selection, &mut out)?;
+    out.flush().context("cannot write the export")?;
+    eprintln!(
+        "exported {} entries and {} documents against the checkpoint of size {}",
+        summary.entries, summary.documents, summary.tree_size
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
+    let file = File::open(&args.file)
+        .with_context(|| format!("cannot open export {}", args.file.display()))?;
+    match export::verify(BufReader::new(file), args.key.as_ref()) {
+        Ok(summary) => {
+            let trust = if args.key.is_some() {
+                "the given key"
+            } else {
+                "the key named in the export (pass --key to pin the ledger's key)"
+            };
+            println!(
+                "export verified: {} entries and {} documents included in the tree of size {}, signed by {trust}",
+                summary.entries, summary.documents, summary.tree_size
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(export::ExportError::Io(error)) => Err(error.into()),
+        Err(error) => Ok(fail(EXIT_FAILED, format!("export not verified: {error}"))),
+    }
+}
+
+fn run_query(data: &DataDir, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let ledger = open_existing(data)?;
+    let query = Query {
+        product: args.product.clone(),
+        digest: args.digest,
+        operator: args.operator.clone(),
+        since: args.since,
+        until: args.until,
+        limit: args.limit,
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for stored in ledger.query(&query)? {
+        out.write_all(&stored.bytes)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_supply_chain(data: &DataDir, args: &SupplyChainArgs) -> anyhow::Result<ExitCode> {
+    let ledger = open_existing(data)?;
+    let chain = supply_chain(&ledger, &args.product)?;
+    if args.json {
+        let json = serde_json::json!({
+            "product": args.product,
+            "upstream": chain.upstream.iter().map(|s| &s.record).collect::<Vec<_>>(),
+            "downstream": chain.downstream.iter().map(|s| &s.record).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {} supplies received, {} supplies made",
+        args.product,
+        chain.upstream.len(),
+        chain.downstream.len()
+    );
+    for (title, links) in [
+        ("suppliers", &chain.upstream),
+        ("customers", &chain.downstream),
+    ] {
+        println!("{title}:");
+        for stored in links {
+            println!("  {}", describe_link(stored));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_link(stored: &StoredRecord) -> String {
+    let EntryBody::SupplyLink {
+        release,
+        quantity,
+        counterparty,
+        supplied_on,
+        ..
+    } = &stored.record.body
+    else {
+        return String::new();
+    };
+    let mut line = format!(
+        "{supplied_on}  {}  {}, {}  (entry {}",
+        counterparty.id, counterparty.name, counterparty.postal_address, stored.record.index
+    );
+    if let Some(release) = release {
+        line.push_str(&format!(", release {release}"));
+    }
+    if let Some(quantity) = quantity {
+        line.push_str(&format!(", quantity {quantity}"));
+    }
+    line.push(')');
+    line
+}
+
+/// Opens the ledger of a data directory that must already hold one and its key.
+fn open_existing(data: &DataDir) -> anyhow::Result<RedbLedger> {
+    for path in [data.ledger_file(), data.key_file()] {
+        if !path.exists() {
+            anyhow::bail!(
+                "no ledger in {}: {} does not exist",
+                data.path().display(),
+                path.display()
+            );
+        }
+    }
+    Ok(data.open(StoreOptions::default())?)
+}

@@ -1,0 +1,616 @@
+//! The default [`LedgerStore`]: one redb file.
+//!
+//! One write transaction per batch holds the entries, their tree nodes,
+//! index rows, document contents and, when due, a signed checkpoint; it
+//! commits with [`Durability::Immediate`], so what a caller was told was
+//! appended survives a crash. Tables are listed in [`schema`].
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cragate_verifier::Digest;
+use jiff::civil::Date;
+use redb::backends::InMemoryBackend;
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    WriteTransaction,
+};
+
+use super::audit::{self, AuditReport};
+use super::checkpoint::{Checkpoint, SigningKey, VerifierKey};
+use super::entry::{Record, Submission};
+use super::merkle::{self, Frontier, Hash};
+use super::schema::*;
+use super::{LedgerError, LedgerStore, Query, Receipt, SignedCheckpoint, StoredRecord, retention};
+
+/// How often a checkpoint is signed while entries arrive, by default: at
+/// most once a second keeps checkpoints to a few bytes per entry at full
+/// rate; a checkpoint is also signed on demand (export) and covers
+/// everything committed before it.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Tuning of a [`RedbLedger`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Minimum time between two checkpoints signed by appends; zero signs one per batch.
+    pub checkpoint_interval: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+        }
+    }
+}
+
+/// A ledger in a redb database.
+#[derive(Debug)]
+pub struct RedbLedger {
+    db: Database,
+    key: SigningKey,
+    options: StoreOptions,
+    writer: Mutex<Writer>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    frontier: Frontier,
+    last_checkpoint: Option<Instant>,
+}
+
+impl RedbLedger {
+    /// Opens the ledger file at `path`, creating it if absent. Refuses a
+    /// file of a later schema version, and one created with another key.
+    pub fn open(path: &Path, key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
+        let db = Database::builder()
+            .create(path)
+            .map_err(|error| match error {
+                redb::DatabaseError::DatabaseAlreadyOpen => LedgerError::InUse {
+                    path: path.to_owned(),
+                },
+                other => LedgerError::Storage(other.into()),
+            })?;
+        Self::init(db, key, options)
+    }
+
+    /// A ledger in memory, for tests.
+    pub fn in_memory(key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
+        let db = Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .map_err(redb::Error::from)?;
+        Self::init(db, key, options)
+    }
+
+    fn init(db: Database, key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
+        let txn = db.begin_write().map_err(redb::Error::from)?;
+        let size = check_or_create_schema(&txn, key.verifier().name())?;
+        let frontier = {
+            let nodes = txn.open_table(NODES).map_err(redb::Error::from)?;
+            Frontier::load(size, |level, index| read_node(&nodes, level, index))?
+        };
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(Self {
+            db,
+            key,
+            options,
+            writer: Mutex::new(Writer {
+                frontier,
+                last_checkpoint: None,
+            }),
+        })
+    }
+
+    /// The key checkpoints are signed with.
+    pub fn verifier_key(&self) -> &VerifierKey {
+        self.key.verifier()
+    }
+
+    /// Bytes each table occupies: `(table, stored bytes, page overhead)`,
+    /// where overhead is B-tree metadata plus fragmentation. Free pages of
+    /// the file are not counted.
+    pub fn table_bytes(&self) -> Result<Vec<(&'static str, u64, u64)>, LedgerError> {
+        let txn = self.read()?;
+        let mut out = Vec::new();
+        let mut add = |name, stats: redb::TableStats| {
+            out.push((
+                name,
+                stats.stored_bytes(),
+                stats.metadata_bytes() + stats.fragmented_bytes(),
+            ));
+        };
+        macro_rules! table {
+            ($name:literal, $def:expr) => {
+                add(
+                    $name,
+                    txn.open_table($def)
+                        .map_err(redb::Error::from)?
+                        .stats()
+                        .map_err(redb::Error::from)?,
+                )
+            };
+        }
+        macro_rules! multimap {
+            ($name:literal, $def:expr) => {
+                add(
+                    $name,
+                    txn.open_multimap_table($def)
+                        .map_err(redb::Error::from)?
+                        .stats()
+                        .map_err(redb::Error::from)?,
+                )
+            };
+        }
+        table!("entries", ENTRIES);
+        table!("nodes", NODES);
+        table!("checkpoints", CHECKPOINTS);
+        table!("documents", DOCUMENTS);
+        table!("by_time", BY_TIME);
+        table!("support_end", SUPPORT_END);
+        multimap!("by_product", BY_PRODUCT);
+        multimap!("by_digest", BY_DIGEST);
+        multimap!("by_operator", BY_OPERATOR);
+        Ok(out)
+    }
+
+    /// The checkpoint of the largest size, without reading the others.
+    fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, LedgerError> {
+        let txn = self.read()?;
+        let table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
+        let Some((_, note)) = table.last().map_err(redb::Error::from)? else {
+            return Ok(None);
+        };
+        let note = note.value().to_owned();
+        let checkpoint = self.key.verifier().open(&note)?;
+        Ok(Some(SignedCheckpoint { checkpoint, note }))
+    }
+
+    fn read(&self) -> Result<ReadTransaction, LedgerError> {
+        Ok(self.db.begin_read().map_err(redb::Error::from)?)
+    }
+
+    fn sign_into(
+        &self,
+        txn: &WriteTransaction,
+        frontier: &Frontier,
+    ) -> Result<SignedCheckpoint, LedgerError> {
+        let checkpoint = Checkpoint {
+            origin: self.key.verifier().name().to_owned(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        let note = self.key.sign(&checkpoint);
+        let mut table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
+        table
+            .insert(checkpoint.size, note.as_str())
+            .map_err(redb::Error::from)?;
+        Ok(SignedCheckpoint { checkpoint, note })
+    }
+
+    fn node_reader(
+        txn: &ReadTransaction,
+    ) -> Result<impl FnMut(u8, u64) -> Result<Hash, LedgerError>, LedgerError> {
+        let nodes = txn.open_table(NODES).map_err(redb::Error::from)?;
+        Ok(move |level, index| read_node(&nodes, level, index))
+    }
+}
+
+impl LedgerStore for RedbLedger {
+    fn append_batch(&self, batch: &[Submission]) -> Result<Vec<Receipt>, LedgerError> {
+        let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+        let mut frontier = writer.frontier.clone();
+        let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(redb::Error::from)?;
+        let receipts = write_entries(&txn, &mut frontier, batch)?;
+        let due = writer
+            .last_checkpoint
+            .is_none_or(|at| at.elapsed() >= self.options.checkpoint_interval);
+        if due {
+            self.sign_into(&txn, &frontier)?;
+        }
+        txn.commit().map_err(redb::Error::from)?;
+        writer.frontier = frontier;
+        if due {
+            writer.last_checkpoint = Some(Instant::now());
+        }
+        Ok(receipts)
+    }
+
+    fn size(&self) -> Result<u64, LedgerError> {
+        let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+        Ok(writer.frontier.size())
+    }
+
+    fn record(&self, index: u64) -> Result<Option<StoredRecord>, LedgerError> {
+        let txn = self.read()?;
+        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        let Some(bytes) = entries.get(index).map_err(redb::Error::from)? else {
+            return Ok(None);
+        };
+        decode(index, bytes.value()).map(Some)
+    }
+
+    fn query(&self, query: &Query) -> Result<Vec<StoredRecord>, LedgerError> {
+        let txn = self.read()?;
+        let candidates = candidates(&txn, query)?;
+        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        let limit = query.limit.unwrap_or(usize::MAX);
+        let mut found = Vec::new();
+        for index in candidates {
+            if found.len() >= limit {
+                break;
+            }
+            let Some(bytes) = entries.get(index).map_err(redb::Error::from)? else {
+                continue;
+            };
+            let stored = decode(index, bytes.value())?;
+            if query.matches(&stored.record) {
+                found.push(stored);
+            }
+        }
+        Ok(found)
+    }
+
+    fn document(&self, digest: &Digest) -> Result<Option<Vec<u8>>, LedgerError> {
+        let txn = self.read()?;
+        let documents = txn.open_table(DOCUMENTS).map_err(redb::Error::from)?;
+        let content = documents
+            .get(*digest.as_bytes())
+            .map_err(redb::Error::from)?;
+        Ok(content.map(|c| c.value().to_vec()))
+    }
+
+    fn checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
+        let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+        let size = writer.frontier.size();
+        if let Some(latest) = self.latest_checkpoint()?
+            && latest.checkpoint.size == size
+        {
+            return Ok(latest);
+        }
+        let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(redb::Error::from)?;
+        let signed = self.sign_into(&txn, &writer.frontier)?;
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(signed)
+    }
+
+    fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, LedgerError> {
+        let txn = self.read()?;
+        let table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
+        let mut all = Vec::new();
+        for row in table.iter().map_err(redb::Error::from)? {
+            let (_, note) = row.map_err(redb::Error::from)?;
+            let note = note.value().to_owned();
+            let checkpoint = self.key.verifier().open(&note)?;
+            all.push(SignedCheckpoint { checkpoint, note });
+        }
+        Ok(all)
+    }
+
+    fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
+        let current = self.size()?;
+        if size > current || index >= size {
+            return Err(LedgerError::OutOfRange {
+                index: index.max(size),
+                size: current,
+            });
+        }
+        let txn = self.read()?;
+        merkle::inclusion_proof(index, size, &mut Self::node_reader(&txn)?)
+    }
+
+    fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
+        let current = self.size()?;
+        if new > current || old > new {
+            return Err(LedgerError::OutOfRange {
+                index: old.max(new),
+                size: current,
+            });
+        }
+        let txn = self.read()?;
+        merkle::consistency_proof(old, new, &mut Self::node_reader(&txn)?)
+    }
+
+    fn prune(&self, index: u64, today: Date) -> Result<(), LedgerError> {
+        let _writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+        let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(redb::Error::from)?;
+        let record = {
+            let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+            let bytes = entries.get(index).map_err(redb::Error::from)?;
+            match bytes {
+                Some(bytes) => decode(index, bytes.value())?.record,
+                None => return Err(LedgerError::OutOfRange { index, size: 0 }),
+            }
+        };
+        let support_end = product_support_end(&txn, &record)?;
+        let until = retention::check_prunable(&record, support_end, today)?;
+        remove_entry(&txn, &record)?;
+        txn.open_table(PRUNED)
+            .map_err(redb::Error::from)?
+            .insert(index, until.to_string().as_str())
+            .map_err(redb::Error::from)?;
+        txn.commit().map_err(redb::Error::from)?;
+        Ok(())
+    }
+
+    fn audit(&self, key: &VerifierKey, today: Date) -> Result<AuditReport, LedgerError> {
+        let txn = self.read()?;
+        audit::audit(&txn, key, today)
+    }
+}
+
+/// Checks the schema version and origin, or writes them into a new file;
+/// returns the tree size.
+fn check_or_create_schema(txn: &WriteTransaction, origin: &str) -> Result<u64, LedgerError> {
+    let meta = txn.open_table(META).map_err(redb::Error::from)?;
+    let version = meta
+        .get(META_SCHEMA_VERSION)
+        .map_err(redb::Error::from)?
+        .map(|v| v.value().to_vec());
+    match version {
+        None => {
+            drop(meta);
+            if txn.list_tables().map_err(redb::Error::from)?.count() > 1 {
+                return Err(LedgerError::NotALedger);
+            }
+            let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+            let put = |meta: &mut redb::Table<&str, &[u8]>, k: &str, v: &[u8]| {
+                meta.insert(k, v).map(|_| ()).map_err(redb::Error::from)
+            };
+            put(
+                &mut meta,
+                META_SCHEMA_VERSION,
+                &SCHEMA_VERSION.to_le_bytes(),
+            )?;
+            put(&mut meta, META_ORIGIN, origin.as_bytes())?;
+            put(&mut meta, META_TREE_SIZE, &0u64.to_le_bytes())?;
+            drop(meta);
+            create_tables(txn)?;
+            Ok(0)
+        }
+        Some(bytes) => {
+            let found = u32::from_le_bytes(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| LedgerError::NotALedger)?,
+            );
+            if found > SCHEMA_VERSION {
+                return Err(LedgerError::FutureSchema {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            if found != SCHEMA_VERSION {
+                return Err(LedgerError::NotALedger);
+            }
+            let ledger_origin = meta_value(&meta, META_ORIGIN)?;
+            if ledger_origin != origin.as_bytes() {
+                return Err(LedgerError::KeyMismatch {
+                    ledger: String::from_utf8_lossy(&ledger_origin).into_owned(),
+                    key: origin.to_owned(),
+                });
+            }
+            let size = meta_value(&meta, META_TREE_SIZE)?;
+            Ok(u64::from_le_bytes(
+                size.as_slice()
+                    .try_into()
+                    .map_err(|_| LedgerError::NotALedger)?,
+            ))
+        }
+    }
+}
+
+fn create_tables(txn: &WriteTransaction) -> Result<(), redb::Error> {
+    txn.open_table(ENTRIES)?;
+    txn.open_table(NODES)?;
+    txn.open_table(CHECKPOINTS)?;
+    txn.open_table(DOCUMENTS)?;
+    txn.open_table(PRUNED)?;
+    txn.open_table(BY_TIME)?;
+    txn.open_table(SUPPORT_END)?;
+    txn.open_multimap_table(BY_PRODUCT)?;
+    txn.open_multimap_table(BY_DIGEST)?;
+    txn.open_multimap_table(BY_OPERATOR)?;
+    Ok(())
+}
+
+fn meta_value(meta: &redb::Table<&str, &[u8]>, key: &str) -> Result<Vec<u8>, LedgerError> {
+    let value = meta.get(key).map_err(redb::Error::from)?;
+    value
+        .map(|v| v.value().to_vec())
+        .ok_or(LedgerError::NotALedger)
+}
+
+/// Writes each submission's entry, tree nodes, index rows and document.
+fn write_entries(
+    txn: &WriteTransaction,
+    frontier: &mut Frontier,
+    batch: &[Submission],
+) -> Result<Vec<Receipt>, LedgerError> {
+    let mut entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+    let mut nodes = txn.open_table(NODES).map_err(redb::Error::from)?;
+    let mut documents = txn.open_table(DOCUMENTS).map_err(redb::Error::from)?;
+    let mut by_time = txn.open_table(BY_TIME).map_err(redb::Error::from)?;
+    let mut support = txn.open_table(SUPPORT_END).map_err(redb::Error::from)?;
+    let mut by_product = txn
+        .open_multimap_table(BY_PRODUCT)
+        .map_err(redb::Error::from)?;
+    let mut by_digest = txn
+        .open_multimap_table(BY_DIGEST)
+        .map_err(redb::Error::from)?;
+    let mut by_operator = txn
+        .open_multimap_table(BY_OPERATOR)
+        .map_err(redb::Error::from)?;
+    let mut receipts = Vec::with_capacity(batch.len());
+    for submission in batch {
+        let index = frontier.size();
+        let record = Record::new(index, submission.entry());
+        let bytes = record.encode();
+        let leaf_hash = merkle::leaf_hash(&bytes);
+        entries
+            .insert(index, bytes.as_slice())
+            .map_err(redb::Error::from)?;
+        for (level, at, hash) in frontier.push(leaf_hash) {
+            nodes.insert((level, at), hash).map_err(redb::Error::from)?;
+        }
+        let body = &record.body;
+        for product in body.products() {
+            by_product
+                .insert(product.as_str(), index)
+                .map_err(redb::Error::from)?;
+            if let Some(end) = body.support_end() {
+                let known = support
+                    .get(product.as_str())
+                    .map_err(redb::Error::from)?
+                    .and_then(|v| v.value().parse::<Date>().ok());
+                if known.is_none_or(|known| end > known) {
+                    support
+                        .insert(product.as_str(), end.to_string().as_str())
+                        .map_err(redb::Error::from)?;
+                }
+            }
+        }
+        for digest in body.digests() {
+            by_digest
+                .insert(*digest.as_bytes(), index)
+                .map_err(redb::Error::from)?;
+        }
+        for operator in body.operators() {
+            by_operator
+                .insert(operator.as_str(), index)
+                .map_err(redb::Error::from)?;
+        }
+        by_time
+            .insert((record.time.as_microsecond(), index), ())
+            .map_err(redb::Error::from)?;
+        if let (Some(content), Some(digest)) = (submission.attachment(), body.digests().first()) {
+            let key = *digest.as_bytes();
+            if documents.get(key).map_err(redb::Error::from)?.is_none() {
+                documents.insert(key, content).map_err(redb::Error::from)?;
+            }
+        }
+        receipts.push(Receipt { index, leaf_hash });
+    }
+    let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+    meta.insert(META_TREE_SIZE, frontier.size().to_le_bytes().as_slice())
+        .map_err(redb::Error::from)?;
+    Ok(receipts)
+}
+
+/// Leaf indexes to look at for `query`, from the most selective index it names.
+fn candidates(txn: &ReadTransaction, query: &Query) -> Result<Vec<u64>, LedgerError> {
+    let collect = |values: redb::MultimapValue<u64>| -> Result<Vec<u64>, LedgerError> {
+        let mut out = Vec::new();
+        for value in values {
+            out.push(value.map_err(redb::Error::from)?.value());
+        }
+        Ok(out)
+    };
+    if let Some(product) = &query.product {
+        let table = txn
+            .open_multimap_table(BY_PRODUCT)
+            .map_err(redb::Error::from)?;
+        return collect(table.get(product.as_str()).map_err(redb::Error::from)?);
+    }
+    if let Some(digest) = &query.digest {
+        let table = txn
+            .open_multimap_table(BY_DIGEST)
+            .map_err(redb::Error::from)?;
+        return collect(table.get(*digest.as_bytes()).map_err(redb::Error::from)?);
+    }
+    if let Some(operator) = &query.operator {
+        let table = txn
+            .open_multimap_table(BY_OPERATOR)
+            .map_err(redb::Error::from)?;
+        return collect(table.get(operator.as_str()).map_err(redb::Error::from)?);
+    }
+    if query.since.is_some() || query.until.is_some() {
+        let table = txn.open_table(BY_TIME).map_err(redb::Error::from)?;
+        let from = query.since.map_or(i64::MIN, |t| t.as_microsecond());
+        let to = query.until.map_or(i64::MAX, |t| t.as_microsecond());
+        let mut out = Vec::new();
+        for row in table.range((from, 0)..(to, 0)).map_err(redb::Error::from)? {
+            out.push(row.map_err(redb::Error::from)?.0.value().1);
+        }
+        out.sort_unstable();
+        return Ok(out);
+    }
+    let table = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+    let mut out = Vec::new();
+    for row in table.iter().map_err(redb::Error::from)? {
+        out.push(row.map_err(redb::Error::from)?.0.value());
+    }
+    Ok(out)
+}
+
+fn product_support_end(
+    txn: &WriteTransaction,
+    record: &Record,
+) -> Result<Option<Date>, LedgerError> {
+    let support = txn.open_table(SUPPORT_END).map_err(redb::Error::from)?;
+    let mut latest = None;
+    for product in record.body.products() {
+        let end = support
+            .get(product.as_str())
+            .map_err(redb::Error::from)?
+            .and_then(|v| v.value().parse::<Date>().ok());
+        latest = latest.max(end);
+    }
+    Ok(latest)
+}
+
+fn remove_entry(txn: &WriteTransaction, record: &Record) -> Result<(), redb::Error> {
+    let index = record.index;
+    txn.open_table(ENTRIES)?.remove(index)?;
+    txn.open_table(BY_TIME)?
+        .remove((record.time.as_microsecond(), index))?;
+    let mut by_product = txn.open_multimap_table(BY_PRODUCT)?;
+    for product in record.body.products() {
+        by_product.remove(product.as_str(), index)?;
+    }
+    let mut by_digest = txn.open_multimap_table(BY_DIGEST)?;
+    for digest in record.body.digests() {
+        by_digest.remove(*digest.as_bytes(), index)?;
+    }
+    let mut by_operator = txn.open_multimap_table(BY_OPERATOR)?;
+    for operator in record.body.operators() {
+        by_operator.remove(operator.as_str(), index)?;
+    }
+    Ok(())
+}
+
+fn read_node(
+    nodes: &impl ReadableTable<(u8, u64), [u8; 32]>,
+    level: u8,
+    index: u64,
+) -> Result<Hash, LedgerError> {
+    match nodes.get((level, index)).map_err(redb::Error::from)? {
+        Some(hash) => Ok(hash.value()),
+        None => Err(LedgerError::CorruptEntry {
+            index,
+            reason: format!("tree node ({level}, {index}) is missing"),
+        }),
+    }
+}
+
+fn decode(index: u64, bytes: &[u8]) -> Result<StoredRecord, LedgerError> {
+    let record = Record::decode(bytes).map_err(|error| LedgerError::CorruptEntry {
+        index,
+        reason: error.to_string(),
+    })?;
+    Ok(StoredRecord {
+        bytes: bytes.to_vec(),
+        record,
+    })
+}
+
+#[cfg(test)]
+#[path = "redb_store_tests.rs"]
+mod tests;

@@ -1,0 +1,404 @@
+//! `cragate ledger`: a ledger built through the library, then verified,
+//! tampered with, queried and exported through the binary, and the export
+//! checked by both `ledger verify-export` and the independent Python script.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use cragate::ledger::entry::{
+    Client, Direction, DocumentKind, Entry, EntryBody, Operator, Verdict,
+};
+use cragate::ledger::schema::{ENTRIES, META, META_SCHEMA_VERSION};
+use cragate::ledger::{DataDir, LedgerStore, StoreOptions, Submission};
+use cragate_verifier::Digest;
+use redb::ReadableTable;
+
+use crate::util::{cragate, stderr};
+
+const DOC: &[u8] = br#"{"format":"cragate.doc/v1","product":{"name":"ACME Cam X200"}}"#;
+
+/// A data directory with 20 entries: decisions, supply links both ways and
+/// a DoC, over three products, in several batches (several checkpoints).
+fn build_ledger() -> (tempfile::TempDir, DataDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("data"));
+    let options = StoreOptions {
+        checkpoint_interval: std::time::Duration::ZERO,
+    };
+    let ledger = data.open(options).unwrap();
+    let mut n = 0u64;
+    for batch in 0..4 {
+        let mut submissions = Vec::new();
+        for _ in 0..4 {
+            let product = ["cam", "router", "watch"][(n % 3) as usize];
+            submissions.push(decision(n, product));
+            n += 1;
+        }
+        submissions.push(match batch {
+            0 => supply(Direction::Inbound, "acme-cn", "cam", n),
+            1 => supply(Direction::Outbound, "shop-de", "cam", n),
+            2 => doc("cam", n),
+            _ => supply(Direction::Outbound, "shop-fr", "cam", n),
+        });
+        n += 1;
+        ledger.append_batch(&submissions).unwrap();
+    }
+    assert_eq!(ledger.size().unwrap(), 20);
+    (dir, data)
+}
+
+fn time(n: u64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(1_800_000_000 + 3600 * n as i64).unwrap()
+}
+
+fn decision(n: u64, product: &str) -> Submission {
+    Submission::new(Entry {
+        time: time(n),
+        body: EntryBody::Decision {
+            product: product.parse().unwrap(),
+            release: Some(format!("1.{n}")),
+            verdict: if n.is_multiple_of(5) {
+                Verdict::Deny
+            } else {
+                Verdict::Allow
+            },
+            policy: Digest::of(b"importer.toml"),
+            evidence: vec![Digest::of(&n.to_be_bytes())],
+            client: Client {
+                identity: Some("importer-portal".parse().unwrap()),
+                address: "198.51.100.4:443".into(),
+            },
+            support_end: Some("2032-06-30".parse().unwrap()),
+        },
+    })
+    .unwrap()
+}
+
+fn supply(direction: Direction, who: &str, product: &str, n: u64) -> Submission {
+    Submission::new(Entry {
+        time: time(n),
+        body: EntryBody::SupplyLink {
+            direction,
+            product: product.parse().unwrap(),
+            release: Some("4.2.1".into()),
+            quantity: Some(100 + n),
+            counterparty: Operator {
+                id: who.parse().unwrap(),
+                name: format!("{who} Ltd (\u{2028}Zweigstelle)"),
+                postal_address: "Hauptstraße 1, Berlin".into(),
+            },
+            supplied_on: "2027-01-15".parse().unwrap(),
+            support_end: None,
+        },
+    })
+    .unwrap()
+}
+
+fn doc(product: &str, n: u64) -> Submission {
+    Submission::document(
+        Entry {
+            time: time(n),
+            body: EntryBody::Document {
+                product: product.parse().unwrap(),
+                document: DocumentKind::DeclarationOfConformity,
+                digest: Digest::of(DOC),
+                size: DOC.len() as u64,
+                media_type: "application/json".into(),
+                support_end: None,
+            },
+        },
+        DOC.to_vec(),
+    )
+    .unwrap()
+}
+
+fn ledger_cmd(data: &DataDir, args: &[&str]) -> Output {
+    cragate()
+        .arg("ledger")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Changes the ledger file directly, as someone with write access could.
+fn tamper(data: &DataDir, change: impl FnOnce(&mut redb::Table<u64, &[u8]>)) {
+    let db = redb::Database::create(data.ledger_file()).unwrap();
+    let txn = db.begin_write().unwrap();
+    change(&mut txn.open_table(ENTRIES).unwrap());
+    txn.commit().unwrap();
+}
+
+fn entry_bytes(table: &redb::Table<u64, &[u8]>, index: u64) -> Vec<u8> {
+    table.get(index).unwrap().unwrap().value().to_vec()
+}
+
+fn assert_first_inconsistent(data: &DataDir, index: u64) {
+    let output = ledger_cmd(data, &["verify"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(&format!(
+            "ledger inconsistent: first inconsistent entry is {index}\n"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_intact_ledger_verifies() {
+    let (_dir, data) = build_ledger();
+    let output = ledger_cmd(&data, &["verify"]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).starts_with("ledger consistent: 20 entries (0 pruned after retention), 4 checkpoints signed by cragate-ledger/"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_flipped_byte_is_the_first_inconsistent_entry() {
+    for position in [0, 40, 120] {
+        let (_dir, data) = build_ledger();
+        tamper(&data, |entries| {
+            let mut bytes = entry_bytes(entries, 7);
+            bytes[position] ^= 0x01;
+            entries.insert(7, bytes.as_slice()).unwrap();
+        });
+        assert_first_inconsistent(&data, 7);
+    }
+}
+
+#[test]
+fn a_dropped_entry_is_the_first_inconsistent_entry() {
+    let (_dir, data) = build_ledger();
+    tamper(&data, |entries| {
+        entries.remove(11).unwrap();
+    });
+    assert_first_inconsistent(&data, 11);
+    let (_dir, data) = build_ledger();
+    tamper(&data, |entries| {
+        entries.remove(19).unwrap();
+    });
+    assert_first_inconsistent(&data, 19);
+}
+
+#[test]
+fn two_swapped_entries_are_detected_at_the_first() {
+    let (_dir, data) = build_ledger();
+    tamper(&data, |entries| {
+        let (a, b) = (entry_bytes(entries, 4), entry_bytes(entries, 9));
+        entries.insert(4, b.as_slice()).unwrap();
+        entries.insert(9, a.as_slice()).unwrap();
+    });
+    assert_first_inconsistent(&data, 4);
+    let output = ledger_cmd(&data, &["verify"]);
+    assert!(
+        stdout(&output).contains("entry 4: holds the record of entry 9 (reordered)"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_future_schema_is_refused_with_a_clear_message() {
+    let (_dir, data) = build_ledger();
+    {
+        let db = redb::Database::create(data.ledger_file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_SCHEMA_VERSION, 9u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let output = ledger_cmd(&data, &["verify"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("ledger file has schema version 9; this cragate reads version 1"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn commands_on_a_missing_ledger_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("nothing"));
+    let output = ledger_cmd(&data, &["verify"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no ledger in"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!data.path().exists());
+}
+
+#[test]
+fn query_and_supply_chain_answer_from_the_indexes() {
+    let (_dir, data) = build_ledger();
+    let lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let output = ledger_cmd(&data, args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let indexes = |records: Vec<serde_json::Value>| -> Vec<u64> {
+        records
+            .iter()
+            .map(|r| r["index"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        indexes(lines(&["query", "--product", "router"])),
+        [1, 7, 10, 13, 16]
+    );
+    let digest = Digest::of(&3u64.to_be_bytes()).to_string();
+    assert_eq!(indexes(lines(&["query", "--digest", &digest])), [3]);
+    assert_eq!(indexes(lines(&["query", "--operator", "shop-de"])), [9]);
+    let since = time(5).to_string();
+    let until = time(8).to_string();
+    assert_eq!(
+        indexes(lines(&["query", "--since", &since, "--until", &until])),
+        [5, 6, 7]
+    );
+
+    let output = ledger_cmd(&data, &["supply-chain", "cam"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "cam: 1 supplies received, 2 supplies made\nsuppliers:\n  2027-01-15  acme-cn"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  2027-01-15  shop-de  "), "{text}");
+    assert!(
+        text.contains("(entry 19, release 4.2.1, quantity 119)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_export_verifies_with_cragate_and_with_the_python_script() {
+    let (dir, data) = build_ledger();
+    let key = stdout(&ledger_cmd(&data, &["key"])).trim().to_owned();
+    assert!(key.starts_with("cragate-ledger/"), "{key}");
+    let file = dir.path().join("cam.jsonl");
+    let output = ledger_cmd(
+        &data,
+        &["export", "--product", "cam", "-o", file.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output)
+            .contains("exported 10 entries and 1 documents against the checkpoint of size 20"),
+        "{}",
+        stderr(&output)
+    );
+
+    let verified = verify_export(&file, Some(&key));
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(stdout(&verified).starts_with("export verified: 10 entries and 1 documents"));
+    let script = python_verify(&file, &key);
+    assert!(script.status.success(), "{}", stderr(&script));
+    assert_eq!(
+        stdout(&script),
+        "export verified: 10 entries and 1 documents in the tree of size 20\n"
+    );
+
+    // One changed character in an entry fails both verifiers.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let tampered = dir.path().join("tampered.jsonl");
+    std::fs::write(
+        &tampered,
+        text.replacen("\\\"quantity\\\":104", "\\\"quantity\\\":105", 1),
+    )
+    .unwrap();
+    assert_ne!(std::fs::read(&tampered).unwrap(), text.as_bytes());
+    let refused = verify_export(&tampered, Some(&key));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("is not included in the checkpointed tree"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(python_verify(&tampered, &key).status.code(), Some(1));
+
+    // Another ledger's key does not verify it.
+    let (_other_dir, other) = build_ledger();
+    let other_key = stdout(&ledger_cmd(&other, &["key"])).trim().to_owned();
+    assert_eq!(
+        verify_export(&file, Some(&other_key)).status.code(),
+        Some(1)
+    );
+    assert_eq!(python_verify(&file, &other_key).status.code(), Some(1));
+}
+
+#[test]
+fn an_export_by_time_range_carries_no_documents_it_does_not_name() {
+    let (dir, data) = build_ledger();
+    let file = dir.path().join("range.jsonl");
+    let (since, until) = (time(0).to_string(), time(4).to_string());
+    let output = ledger_cmd(
+        &data,
+        &[
+            "export",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let verified = verify_export(&file, None);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stdout(&verified).contains("4 entries and 0 documents"),
+        "{}",
+        stdout(&verified)
+    );
+}
+
+fn verify_export(file: &Path, key: Option<&str>) -> Output {
+    let mut command = cragate();
+    command.args(["ledger", "verify-export"]).arg(file);
+    if let Some(key) = key {
+        command.args(["--key", key]);
+    }
+    command.output().unwrap()
+}
+
+/// Runs the independent verifier with the project's virtual environment
+/// (set up by scripts/test), or the system Python.
+fn python_verify(file: &Path, key: &str) -> Output {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = root.join(".venv/bin/python");
+    let python = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    };
+    std::process::Command::new(python)
+        .arg(root.join("scripts/verify-ledger-export.py"))
+        .arg(file)
+        .args(["--key", key])
+        .output()
+        .unwrap()
+}
