@@ -1,14 +1,22 @@
-"""Reads sigstore_python_verify.py's JSON lines on stdin and criterion's
-estimates for the same case names, and prints the ratio."""
+"""Best round of cragate and of sigstore-python per case (CPU time per cold
+verification, from verify_cpu and sigstore_python_verify.py) and the ratio."""
 
 import json
 import sys
 
-print(f"{'case':<22}{'cragate µs':>12}{'sigstore-python µs wall (cpu)':>32}{'speed-up':>10}")
-for line in sys.stdin:
-    python = json.loads(line)
-    name = python["name"]
-    with open(f"target/criterion/verify/{name}/new/estimates.json") as f:
-        ours = json.load(f)["mean"]["point_estimate"] / 1000
-    wall, cpu = python["wall_us"], python["cpu_us"]
-    print(f"{name:<22}{ours:>12.0f}{wall:>20.0f} ({cpu:.0f}){wall / ours:>9.1f}x")
+
+def best(path):
+    rounds = {}
+    for line in open(path):
+        result = json.loads(line)
+        previous = rounds.get(result["name"])
+        if previous is None or result["cpu_us"] < previous["cpu_us"]:
+            rounds[result["name"]] = result
+    return rounds
+
+
+ours, theirs = best(sys.argv[1]), best(sys.argv[2])
+print(f"{'case':<20}{'cragate µs cpu':>16}{'sigstore-python µs cpu':>25}{'speed-up':>10}")
+for name, mine in ours.items():
+    other = theirs[name]
+    print(f"{name:<20}{mine['cpu_us']:>16.0f}{other['cpu_us']:>25.0f}{other['cpu_us'] / mine['cpu_us']:>9.1f}x")
