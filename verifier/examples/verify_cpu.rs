@@ -7,7 +7,12 @@
 //! CPU time is this thread's time on a CPU (Linux `/proc/thread-self/schedstat`),
 //! which other load on the machine affects far less than wall-clock time.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::Instant;
 
