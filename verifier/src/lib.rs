@@ -20,4 +20,4 @@ pub mod sbom;
 pub mod sigstore;
 pub mod verdict;
 
-pub use digest::{Digest, DigestError};
+pub use digest::{Digest, DigestError, Hasher};
