@@ -10,5 +10,8 @@
 
 mod conformance;
 mod cra_check;
+mod serve;
+mod serve_http;
+mod serve_util;
 mod util;
 mod verify_bundle;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod check;
+mod serve;
 mod verify_bundle;
 
 use std::fs::File;
@@ -32,6 +33,8 @@ enum Command {
     Check(check::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
+    /// Run the gateway in front of a catalog.
+    Serve(serve::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -50,6 +53,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 
