@@ -12,5 +12,8 @@ mod conformance;
 mod cra_check;
 mod ledger;
 mod readme;
+mod serve;
+mod serve_http;
+mod serve_util;
 mod util;
 mod verify_bundle;

@@ -4,8 +4,12 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod config;
 mod policies;
+mod routes;
+mod server;
 mod trust_roots;
+mod upstream;
 
 use std::process::ExitCode;
 

@@ -74,6 +74,39 @@ impl Digest {
     }
 }
 
+/// An incremental SHA-256, for bytes that arrive in pieces (a streamed
+/// request or response body): memory use does not depend on their length.
+pub struct Hasher(Context);
+
+impl Hasher {
+    /// A hasher that has seen nothing.
+    pub fn new() -> Self {
+        Self(Context::new(&SHA256))
+    }
+
+    /// Feeds the next piece.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(self) -> Digest {
+        Digest::finish(self.0)
+    }
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hasher(sha256)")
+    }
+}
+
 impl FromStr for Digest {
     type Err = DigestError;
 
@@ -153,6 +186,16 @@ mod tests {
     fn reader_and_slice_digests_agree() {
         let data = vec![7u8; 200_000];
         assert_eq!(Digest::of_reader(&data[..]).unwrap(), Digest::of(&data));
+    }
+
+    #[test]
+    fn hasher_in_pieces_matches_one_shot() {
+        let data = vec![9u8; 100_001];
+        let mut hasher = Hasher::new();
+        for piece in data.chunks(4096) {
+            hasher.update(piece);
+        }
+        assert_eq!(hasher.finish(), Digest::of(&data));
     }
 
     #[test]

@@ -21,4 +21,4 @@ pub mod signatures;
 pub mod sigstore;
 pub mod verdict;
 
-pub use digest::{Digest, DigestError};
+pub use digest::{Digest, DigestError, Hasher};

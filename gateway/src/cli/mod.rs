@@ -2,6 +2,7 @@
 
 mod check;
 mod ledger;
+mod serve;
 mod verify_bundle;
 
 use std::fs::File;
@@ -35,6 +36,8 @@ enum Command {
     VerifyBundle(verify_bundle::Args),
     /// Inspect, verify and export the ledger (works while the gateway is stopped).
     Ledger(ledger::Args),
+    /// Run the gateway in front of a catalog.
+    Serve(serve::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -54,6 +57,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 

@@ -1,0 +1,366 @@
+//! Configuration of `cragate serve`, in two levels: the file as written
+//! ([`raw::RawConfig`], unknown keys refused) and the validated [`Config`]
+//! with parsed addresses, durations and route rules. Every problem is
+//! reported at once, with file and line, and the gateway refuses to start.
+//!
+//! With no file at all the embedded default applies: listen on
+//! 127.0.0.1:8080, state under `./cragate-data/`, a file catalog under
+//! `./cragate-data/catalog`, the shipped app-store policy.
+
+pub mod raw;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use http::{Method, Uri};
+use toml::Spanned;
+
+use crate::routes::{Capture, PathPattern, RouteKind, RouteRule, native_rules};
+use crate::server::limits::Limits;
+use raw::{RawConfig, RawLimits, RawRoute};
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default state folder, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "cragate-data";
+/// Largest configuration file read, in bytes.
+const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// State folder.
+    pub data_dir: PathBuf,
+    /// Policy file; `None` is the built-in app-store policy.
+    pub policy: Option<PathBuf>,
+    /// Where accepted products go and reads come from.
+    pub upstream: UpstreamConfig,
+    /// File to write the bound address to, once listening.
+    pub address_file: Option<PathBuf>,
+    /// TLS, when the listener speaks it.
+    pub tls: Option<TlsConfig>,
+    /// Budgets.
+    pub limits: Limits,
+    /// Product routes.
+    pub routes: Vec<RouteRule>,
+}
+
+/// The upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamConfig {
+    /// The embedded file catalog in this folder.
+    Dir(PathBuf),
+    /// An HTTP(S) catalog at this base URI (scheme and authority).
+    Http(Uri),
+}
+
+/// TLS files.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub certificate: PathBuf,
+    /// PEM private key.
+    pub private_key: PathBuf,
+    /// PEM CA certificates for admin client certificates.
+    pub admin_client_ca: Option<PathBuf>,
+}
+
+/// Command-line values, which win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    pub data_dir: Option<String>,
+    /// `--policy`.
+    pub policy: Option<String>,
+    /// `--upstream`.
+    pub upstream: Option<String>,
+}
+
+/// One problem, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, or `command line`.
+    pub file: String,
+    /// 1-based line, 0 when not tied to one.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates the configuration file (if any) with the
+    /// command-line overrides applied.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Vec<ConfigError>> {
+        let (name, text) = match file {
+            None => ("embedded default".to_owned(), String::new()),
+            Some(path) => {
+                let name = path.display().to_string();
+                let bytes = crate::cli::read_limited(path, MAX_CONFIG_BYTES, "configuration")
+                    .map_err(|e| vec![error(&name, 0, format!("{e:#}"))])?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| vec![error(&name, 0, "not UTF-8".to_owned())])?;
+                (name, text)
+            }
+        };
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
+            vec![error(&name, line, e.message().to_owned())]
+        })?;
+        Validator {
+            name,
+            text,
+            errors: Vec::new(),
+        }
+        .validate(raw, overrides)
+    }
+}
+
+struct Validator {
+    name: String,
+    text: String,
+    errors: Vec<ConfigError>,
+}
+
+impl Validator {
+    fn validate(
+        mut self,
+        raw: RawConfig,
+        overrides: &Overrides,
+    ) -> Result<Config, Vec<ConfigError>> {
+        let listen = self
+            .pick(&raw.listen, &overrides.listen, DEFAULT_LISTEN)
+            .and_then(|(text, line)| self.parse_with(line, text.parse(), "listen must be IP:PORT"));
+        let data_dir = self
+            .pick(&raw.data_dir, &overrides.data_dir, DEFAULT_DATA_DIR)
+            .map(|(text, _)| PathBuf::from(text))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let policy = overrides
+            .policy
+            .clone()
+            .or_else(|| raw.policy.as_ref().map(|p| p.get_ref().clone()))
+            .map(PathBuf::from);
+        let default_upstream = format!("dir:{}", data_dir.join("catalog").display());
+        let upstream = self
+            .pick(&raw.upstream, &overrides.upstream, &default_upstream)
+            .and_then(|(text, line)| self.upstream(&text, line));
+        let limits = self.limits(&raw.limits);
+        let routes = self.routes(&raw.routes, upstream.as_ref());
+        let tls = raw.tls.map(|tls| TlsConfig {
+            certificate: PathBuf::from(tls.certificate.into_inner()),
+            private_key: PathBuf::from(tls.private_key.into_inner()),
+            admin_client_ca: tls.admin_client_ca.map(|p| PathBuf::from(p.into_inner())),
+        });
+        let address_file = raw.address_file.map(|p| PathBuf::from(p.into_inner()));
+        match (listen, upstream) {
+            (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
+                listen,
+                data_dir,
+                policy,
+                upstream,
+                address_file,
+                tls,
+                limits,
+                routes,
+            }),
+            _ => {
+                self.errors.sort_by_key(|e| e.line);
+                Err(self.errors)
+            }
+        }
+    }
+
+    /// The command-line value, else the file's, else the default, with the
+    /// line it came from (0 for the command line and the default).
+    fn pick(
+        &self,
+        file: &Option<Spanned<String>>,
+        cli: &Option<String>,
+        default: &str,
+    ) -> Option<(String, usize)> {
+        Some(match (cli, file) {
+            (Some(value), _) => (value.clone(), 0),
+            (None, Some(value)) => (value.get_ref().clone(), self.line(value.span().start)),
+            (None, None) => (default.to_owned(), 0),
+        })
+    }
+
+    fn upstream(&mut self, text: &str, line: usize) -> Option<UpstreamConfig> {
+        if let Some(dir) = text.strip_prefix("dir:") {
+            if dir.is_empty() {
+                return self.fail(line, "upstream dir: needs a folder".to_owned());
+            }
+            return Some(UpstreamConfig::Dir(PathBuf::from(dir)));
+        }
+        let uri: Uri = self.parse_with(
+            line,
+            text.parse(),
+            "upstream must be dir:PATH or http(s)://HOST:PORT",
+        )?;
+        let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+        let bare = uri.path_and_query().is_none_or(|p| p.as_str() == "/");
+        if !scheme_ok || uri.authority().is_none() || !bare {
+            return self.fail(
+                line,
+                format!("upstream {text:?} must be http(s)://HOST:PORT, without a path"),
+            );
+        }
+        Some(UpstreamConfig::Http(uri))
+    }
+
+    fn limits(&mut self, raw: &RawLimits) -> Limits {
+        let mut limits = Limits::default();
+        let verifier_max = crate::server::limits::MAX_LISTING_BYTES;
+        if let Some(v) = &raw.max_header_bytes {
+            let minimum = crate::server::listener::MIN_HEADER_BUFFER as u64;
+            if *v.get_ref() < minimum {
+                self.fail::<()>(
+                    self.line(v.span().start),
+                    format!("max_header_bytes must be at least {minimum}"),
+                );
+            }
+            limits.max_header_bytes = self.positive(v).unwrap_or(limits.max_header_bytes);
+        }
+        if let Some(v) = &raw.max_listing_bytes {
+            if *v.get_ref() > verifier_max {
+                self.fail::<()>(
+                    self.line(v.span().start),
+                    format!("max_listing_bytes may not exceed the verifier's {verifier_max}"),
+                );
+            }
+            limits.max_listing_bytes = *v.get_ref();
+        }
+        if let Some(v) = &raw.max_artifact_bytes {
+            limits.max_artifact_bytes = *v.get_ref();
+        }
+        if let Some(v) = &raw.max_connections {
+            limits.max_connections = self.positive(v).unwrap_or(limits.max_connections);
+        }
+        let ms = |v: &Option<Spanned<u64>>, default: Duration| {
+            v.as_ref()
+                .map_or(default, |v| Duration::from_millis(*v.get_ref()))
+        };
+        limits.header_timeout = ms(&raw.header_timeout_ms, limits.header_timeout);
+        limits.body_idle_timeout = ms(&raw.body_idle_timeout_ms, limits.body_idle_timeout);
+        limits.request_timeout = ms(&raw.request_timeout_ms, limits.request_timeout);
+        limits.upstream_timeout = ms(&raw.upstream_timeout_ms, limits.upstream_timeout);
+        limits.shutdown_grace = ms(&raw.shutdown_grace_ms, limits.shutdown_grace);
+        if let Some(v) = &raw.verdict_cache_entries {
+            limits.verdict_cache_entries = self.positive(v).unwrap_or(limits.verdict_cache_entries);
+        }
+        limits
+    }
+
+    fn routes(&mut self, raw: &[RawRoute], upstream: Option<&UpstreamConfig>) -> Vec<RouteRule> {
+        if raw.is_empty() {
+            return native_rules();
+        }
+        if let Some(UpstreamConfig::Dir(_)) = upstream {
+            let line = raw.first().map_or(0, |r| self.line(r.method.span().start));
+            self.fail::<()>(line, "[[routes]] apply to an HTTP upstream only".to_owned());
+        }
+        raw.iter().filter_map(|rule| self.route(rule)).collect()
+    }
+
+    fn route(&mut self, raw: &RawRoute) -> Option<RouteRule> {
+        let method_line = self.line(raw.method.span().start);
+        let method = Method::from_bytes(raw.method.get_ref().as_bytes())
+            .ok()
+            .or_else(|| self.fail(method_line, "not an HTTP method".to_owned()));
+        let path_line = self.line(raw.path.span().start);
+        let path = match PathPattern::parse(raw.path.get_ref()) {
+            Ok(path) => Some(path),
+            Err(message) => self.fail(path_line, message),
+        };
+        let kind_line = self.line(raw.kind.span().start);
+        let kind = RouteKind::parse(raw.kind.get_ref()).or_else(|| {
+            self.fail(
+                kind_line,
+                "kind must be listing-submission, artifact-upload, listing-read, catalog-read or download"
+                    .to_owned(),
+            )
+        });
+        let pointer = raw
+            .listing_pointer
+            .as_ref()
+            .map_or(String::new(), |p| p.get_ref().clone());
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            self.fail::<()>(
+                self.line(raw.listing_pointer.as_ref().map_or(0, |p| p.span().start)),
+                "listing_pointer is a JSON pointer (RFC 6901): empty or starting with /".to_owned(),
+            );
+        }
+        let (method, path, kind) = (method?, path?, kind?);
+        let needs_digest = matches!(kind, RouteKind::ArtifactUpload | RouteKind::Download);
+        if needs_digest && !path.captures(Capture::Digest) {
+            return self.fail(
+                path_line,
+                format!("{path}: this kind needs a {{digest}} in the path"),
+            );
+        }
+        Some(RouteRule {
+            method,
+            path,
+            kind,
+            listing_pointer: pointer,
+        })
+    }
+
+    fn positive<T: Copy + TryInto<usize>>(&mut self, value: &Spanned<T>) -> Option<usize> {
+        match (*value.get_ref()).try_into() {
+            Ok(0) | Err(_) => self.fail(
+                self.line(value.span().start),
+                "must be at least 1".to_owned(),
+            ),
+            Ok(n) => Some(n),
+        }
+    }
+
+    fn parse_with<T, E>(&mut self, line: usize, parsed: Result<T, E>, message: &str) -> Option<T> {
+        parsed.ok().or_else(|| self.fail(line, message.to_owned()))
+    }
+
+    fn fail<T>(&mut self, line: usize, message: String) -> Option<T> {
+        let file = if line == 0 && !self.text.is_empty() {
+            format!("{} (or the command line)", self.name)
+        } else {
+            self.name.clone()
+        };
+        self.errors.push(error(&file, line, message));
+        None
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        line_of(&self.text, offset)
+    }
+}
+
+fn error(file: &str, line: usize, message: String) -> ConfigError {
+    ConfigError {
+        file: file.to_owned(),
+        line,
+        message,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(0, |before| before.matches('\n').count() + 1)
+}
+
+#[cfg(test)]
+mod tests;

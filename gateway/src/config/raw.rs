@@ -1,0 +1,76 @@
+//! The configuration file as written: every key known, nothing else
+//! accepted (`deny_unknown_fields`), positions kept for error messages.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// `cragate serve --config FILE`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Address to listen on, `IP:PORT`.
+    pub listen: Option<Spanned<String>>,
+    /// Folder for the gateway's state (temporary files, the accepted index,
+    /// and the file catalog by default).
+    pub data_dir: Option<Spanned<String>>,
+    /// Policy file; the shipped app-store policy when absent.
+    pub policy: Option<Spanned<String>>,
+    /// `dir:PATH` or `http(s)://HOST:PORT`.
+    pub upstream: Option<Spanned<String>>,
+    /// File with the address actually bound, written once listening.
+    pub address_file: Option<Spanned<String>>,
+    /// TLS on the listener.
+    pub tls: Option<RawTls>,
+    /// Budgets.
+    #[serde(default)]
+    pub limits: RawLimits,
+    /// Route rules for an HTTP upstream.
+    #[serde(default)]
+    pub routes: Vec<RawRoute>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain, leaf first.
+    pub certificate: Spanned<String>,
+    /// PEM private key.
+    pub private_key: Spanned<String>,
+    /// PEM CA certificates: when set, the admin routes require a client
+    /// certificate issued by one of them.
+    pub admin_client_ca: Option<Spanned<String>>,
+}
+
+/// `[limits]`: every key optional, defaults in `server::limits`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_header_bytes: Option<Spanned<u64>>,
+    pub max_listing_bytes: Option<Spanned<u64>>,
+    pub max_artifact_bytes: Option<Spanned<u64>>,
+    pub max_connections: Option<Spanned<u64>>,
+    pub header_timeout_ms: Option<Spanned<u64>>,
+    pub body_idle_timeout_ms: Option<Spanned<u64>>,
+    pub request_timeout_ms: Option<Spanned<u64>>,
+    pub upstream_timeout_ms: Option<Spanned<u64>>,
+    pub shutdown_grace_ms: Option<Spanned<u64>>,
+    pub verdict_cache_entries: Option<Spanned<u64>>,
+}
+
+/// `[[routes]]`: what one upstream path is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// HTTP method, e.g. `PUT`.
+    pub method: Spanned<String>,
+    /// Path pattern: literal segments, `{id}` or `{digest}` inside a
+    /// segment, `*` as the last segment for any rest.
+    pub path: Spanned<String>,
+    /// `listing-submission`, `artifact-upload`, `listing-read`,
+    /// `catalog-read` or `download`.
+    pub kind: Spanned<String>,
+    /// Where the listing sits in a JSON body (RFC 6901); the whole body
+    /// when absent.
+    pub listing_pointer: Option<Spanned<String>>,
+}

@@ -1,0 +1,78 @@
+use std::io::Write;
+
+use super::*;
+
+fn load(text: &str) -> Result<Config, Vec<ConfigError>> {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    Config::load(Some(file.path()), &Overrides::default())
+}
+
+#[test]
+fn no_file_is_the_embedded_default() {
+    let config = Config::load(None, &Overrides::default()).unwrap();
+    assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+    assert_eq!(
+        config.upstream,
+        UpstreamConfig::Dir(PathBuf::from("cragate-data/catalog"))
+    );
+    assert!(config.policy.is_none());
+    assert_eq!(config.routes, native_rules());
+    assert_eq!(config.limits, Limits::default());
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_line() {
+    let errors = load("listen = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 2, "{errors:?}");
+    assert!(errors[0].message.contains("listen_port"), "{errors:?}");
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let text = "listen = \"nowhere\"\nupstream = \"ftp://x\"\n[limits]\nmax_connections = 0\nmax_header_bytes = 100\n";
+    let errors = load(text).unwrap_err();
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![1, 2, 4, 5], "{errors:?}");
+}
+
+#[test]
+fn command_line_wins_over_the_file() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"listen = \"127.0.0.1:1\"\n").unwrap();
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:2".into()),
+        upstream: Some("http://127.0.0.1:9".into()),
+        ..Overrides::default()
+    };
+    let config = Config::load(Some(file.path()), &overrides).unwrap();
+    assert_eq!(config.listen.port(), 2);
+    assert!(matches!(config.upstream, UpstreamConfig::Http(_)));
+}
+
+#[test]
+fn route_rules_are_checked() {
+    let text = r#"
+upstream = "http://127.0.0.1:9"
+[[routes]]
+method = "PUT"
+path = "/store/artifacts/{name}"
+kind = "download"
+[[routes]]
+method = "PUT"
+path = "/store/listings/{id}.json"
+kind = "listing-submission"
+listing_pointer = "listing"
+"#;
+    let errors = load(text).unwrap_err();
+    let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![5, 11], "{errors:?}");
+}
+
+#[test]
+fn routes_need_an_http_upstream() {
+    let text = "[[routes]]\nmethod = \"GET\"\npath = \"/x\"\nkind = \"catalog-read\"\n";
+    let errors = load(text).unwrap_err();
+    assert!(errors[0].message.contains("HTTP upstream"), "{errors:?}");
+}

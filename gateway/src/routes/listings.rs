@@ -1,0 +1,261 @@
+//! Listing submissions, listing reads and catalog pages.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use super::{Captures, RouteRule};
+use crate::server::Gateway;
+use crate::server::body::{Body, empty, full, read_limited};
+use crate::server::error::GatewayError;
+use crate::server::pipeline::{
+    cached_verdict, decide, decision_headers, evaluate, evidence, limits,
+};
+use crate::upstream::file::{MAX_PAGE, is_safe_id};
+use crate::upstream::{Upstream, relay};
+
+/// Catalog page size when the client does not ask for one.
+const DEFAULT_PAGE: usize = 50;
+
+/// `POST /v1/listings` (or a `listing-submission` rule): verified and
+/// evaluated; stored or forwarded only when accepted.
+pub async fn submit(
+    gateway: &Arc<Gateway>,
+    rule: &RouteRule,
+    captures: Captures,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    let (parts, body) = request.into_parts();
+    let limit = gateway.config.limits.max_listing_bytes;
+    limits(&parts, limit)?;
+    let body = read_limited(body, limit, gateway.config.limits.body_idle_timeout).await?;
+    let listing_bytes = evidence(&body, &rule.listing_pointer, limit)?;
+    let (listing, verdict) = evaluate(gateway, listing_bytes.clone()).await?;
+    if let Some(id) = &captures.id
+        && id != listing.product_id()
+    {
+        return Err(GatewayError::BadRequest(format!(
+            "the path names {id:?} but the listing is {:?}",
+            listing.product_id()
+        )));
+    }
+    decide(gateway, &verdict).await?;
+    let mut response = match &gateway.upstream {
+        Upstream::File(catalog) => {
+            let id = listing.product_id();
+            if !is_safe_id(id) {
+                return Err(GatewayError::BadRequest(format!(
+                    "product.id {id:?} must be letters, digits, '.', '_' or '-' (at most 128)"
+                )));
+            }
+            catalog.store_listing(id, listing_bytes).await?;
+            gateway.accepted.add(listing.artifacts()).await?;
+            let body = serde_json::to_vec_pretty(&*verdict)
+                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let mut response = json_response(StatusCode::CREATED, body);
+            if let Ok(location) = HeaderValue::from_str(&format!("/v1/listings/{id}")) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Upstream::Http(upstream) => {
+            let answer = upstream.forward(&parts, full(body), &[], &[]).await?;
+            if answer.status().is_server_error() {
+                return Err(GatewayError::UpstreamUnavailable(format!(
+                    "the upstream answered {}",
+                    answer.status()
+                )));
+            }
+            if answer.status().is_success() {
+                gateway.accepted.add(listing.artifacts()).await?;
+            }
+            relay(answer)
+        }
+    };
+    decision_headers(&mut response, &verdict);
+    Ok(response)
+}
+
+/// `GET /v1/listings/{id}` (or a `listing-read` rule): served only when the
+/// policy accepts the listing now (verdict cache first).
+pub async fn read(
+    gateway: &Arc<Gateway>,
+    rule: &RouteRule,
+    captures: Captures,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    let limit = gateway.config.limits.max_listing_bytes;
+    let (bytes, content_type) = match &gateway.upstream {
+        Upstream::File(catalog) => {
+            let id = captures
+                .id
+                .filter(|id| is_safe_id(id))
+                .ok_or(GatewayError::NotFound)?;
+            let bytes = catalog
+                .listing(&id, limit)
+                .await?
+                .ok_or(GatewayError::NotFound)?;
+            (bytes, HeaderValue::from_static("application/json"))
+        }
+        Upstream::Http(upstream) => {
+            let (parts, _) = request.into_parts();
+            let conditional = [
+                header::RANGE,
+                header::IF_RANGE,
+                header::IF_NONE_MATCH,
+                header::IF_MODIFIED_SINCE,
+                header::ACCEPT_ENCODING,
+            ];
+            let answer = upstream.forward(&parts, empty(), &conditional, &[]).await?;
+            match answer.status() {
+                StatusCode::OK => {}
+                StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
+                other => {
+                    return Err(GatewayError::UpstreamInvalid(format!(
+                        "status {other} for a listing"
+                    )));
+                }
+            }
+            let content_type = answer
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            let bytes = upstream_body(answer.into_body(), limit, gateway).await?;
+            (bytes, content_type)
+        }
+    };
+    let listing = evidence(&bytes, &rule.listing_pointer, limit).map_err(as_upstream)?;
+    let verdict = cached_verdict(gateway, listing)
+        .await
+        .map_err(as_upstream)?;
+    decide(gateway, &verdict).await?;
+    let mut response = Response::new(full(bytes));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    decision_headers(&mut response, &verdict);
+    Ok(response)
+}
+
+/// `GET /v1/catalog?after=ID&limit=N` (or a `catalog-read` rule): product
+/// ids only; each listing is judged when it is read.
+pub async fn catalog(
+    gateway: &Arc<Gateway>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    match &gateway.upstream {
+        Upstream::Http(upstream) => {
+            let (parts, _) = request.into_parts();
+            let answer = upstream.forward(&parts, empty(), &[], &[]).await?;
+            if answer.status().is_server_error() {
+                return Err(GatewayError::UpstreamUnavailable(format!(
+                    "the upstream answered {}",
+                    answer.status()
+                )));
+            }
+            Ok(relay(answer))
+        }
+        Upstream::File(catalog) => {
+            let (after, limit) = page_query(request.uri().query().unwrap_or(""))?;
+            let (ids, more) = catalog.page(after, limit).await?;
+            let next = match (more, ids.last()) {
+                (true, Some(last)) => json!(format!("/v1/catalog?after={last}&limit={limit}")),
+                _ => json!(null),
+            };
+            let listings: Vec<_> = ids
+                .iter()
+                .map(|id| json!({"id": id, "href": format!("/v1/listings/{id}")}))
+                .collect();
+            let page = json!({"format": "cragate.catalog/v1", "listings": listings, "next": next});
+            let body = serde_json::to_vec_pretty(&page)
+                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            Ok(json_response(StatusCode::OK, body))
+        }
+    }
+}
+
+fn page_query(query: &str) -> Result<(Option<String>, usize), GatewayError> {
+    let mut after = None;
+    let mut limit = DEFAULT_PAGE;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("after", id)) if is_safe_id(id) => after = Some(id.to_owned()),
+            Some(("limit", n)) => {
+                limit = n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        GatewayError::BadRequest(format!("limit must be 1 to {MAX_PAGE}"))
+                    })?;
+            }
+            _ => {
+                return Err(GatewayError::BadRequest(format!(
+                    "unknown or malformed query parameter {pair:?}"
+                )));
+            }
+        }
+    }
+    Ok((after, limit))
+}
+
+/// Reads an upstream's listing body under the listing budget; failures are
+/// the upstream's.
+async fn upstream_body(
+    body: Incoming,
+    limit: u64,
+    gateway: &Gateway,
+) -> Result<Bytes, GatewayError> {
+    read_limited(body, limit, gateway.config.limits.upstream_timeout)
+        .await
+        .map_err(|error| match error {
+            GatewayError::ClientTimeout => GatewayError::UpstreamTimeout,
+            GatewayError::TooLarge { limit } => {
+                GatewayError::UpstreamInvalid(format!("a listing over {limit} bytes"))
+            }
+            other => GatewayError::UpstreamUnavailable(other.to_string()),
+        })
+}
+
+/// A listing that came from the upstream and cannot be used is the
+/// upstream's failure, not the client's.
+fn as_upstream(error: GatewayError) -> GatewayError {
+    match error {
+        GatewayError::MalformedListing(e) => {
+            GatewayError::UpstreamInvalid(format!("stored listing: {e}"))
+        }
+        GatewayError::BadRequest(m) => GatewayError::UpstreamInvalid(m),
+        other => other,
+    }
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_queries_are_checked() {
+        assert_eq!(page_query("").unwrap(), (None, DEFAULT_PAGE));
+        assert_eq!(
+            page_query("after=a-b&limit=2").unwrap(),
+            (Some("a-b".into()), 2)
+        );
+        for bad in ["limit=0", "limit=101", "after=../x", "x=1"] {
+            assert!(page_query(bad).is_err(), "{bad}");
+        }
+    }
+}

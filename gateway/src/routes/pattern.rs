@@ -1,0 +1,187 @@
+//! Path patterns of route rules: `/store/listings/{id}.json`,
+//! `/v1/artifacts/{digest}`, `/store/*`.
+
+use std::fmt;
+
+use cragate_verifier::Digest;
+
+/// A parsed path pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    text: String,
+    segments: Vec<Segment>,
+    any_rest: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Capture {
+        prefix: String,
+        name: Capture,
+        suffix: String,
+    },
+}
+
+/// What a `{...}` placeholder captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    /// `{id}`: a product id.
+    Id,
+    /// `{digest}`: `sha256:<64 hex>`.
+    Digest,
+}
+
+/// What a path matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captures {
+    /// The `{id}` segment, if the pattern has one.
+    pub id: Option<String>,
+    /// The `{digest}` segment, if the pattern has one and it parsed.
+    pub digest: Option<Digest>,
+}
+
+impl PathPattern {
+    /// Parses a pattern; the message says what is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let Some(rest) = text.strip_prefix('/') else {
+            return Err(format!("path pattern {text:?} must start with /"));
+        };
+        let mut parts: Vec<&str> = rest.split('/').collect();
+        let any_rest = parts.last() == Some(&"*");
+        if any_rest {
+            parts.pop();
+        }
+        let mut segments = Vec::new();
+        for part in parts {
+            segments.push(segment(part).map_err(|m| format!("path pattern {text:?}: {m}"))?);
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            segments,
+            any_rest,
+        })
+    }
+
+    /// Matches a request path (without the query); `None` when it does not
+    /// match, including when a `{digest}` segment is not a valid digest.
+    pub fn matches(&self, path: &str) -> Option<Captures> {
+        let rest = path.strip_prefix('/')?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        if parts.len() < self.segments.len()
+            || (!self.any_rest && parts.len() != self.segments.len())
+        {
+            return None;
+        }
+        let mut captures = Captures::default();
+        for (segment, part) in self.segments.iter().zip(parts) {
+            match segment {
+                Segment::Literal(literal) if literal == part => {}
+                Segment::Literal(_) => return None,
+                Segment::Capture {
+                    prefix,
+                    name,
+                    suffix,
+                } => {
+                    let value = part.strip_prefix(prefix.as_str())?;
+                    let value = value.strip_suffix(suffix.as_str())?;
+                    if value.is_empty() {
+                        return None;
+                    }
+                    match name {
+                        Capture::Id => captures.id = Some(value.to_owned()),
+                        Capture::Digest => captures.digest = Some(value.parse().ok()?),
+                    }
+                }
+            }
+        }
+        Some(captures)
+    }
+
+    /// Whether the pattern has a `{name}` placeholder.
+    pub fn captures(&self, name: Capture) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Capture { name: n, .. } if *n == name))
+    }
+}
+
+impl fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+fn segment(part: &str) -> Result<Segment, String> {
+    let Some(open) = part.find('{') else {
+        if part.contains(['}', '*']) {
+            return Err(format!("segment {part:?} has a stray }} or *"));
+        }
+        return Ok(Segment::Literal(part.to_owned()));
+    };
+    let (prefix, rest) = part.split_at(open);
+    let close = rest
+        .find('}')
+        .ok_or_else(|| format!("segment {part:?} has no closing }}"))?;
+    let (name, suffix) = rest.split_at(close);
+    let suffix = suffix.trim_start_matches('}');
+    if suffix.contains(['{', '}', '*']) || prefix.contains('*') {
+        return Err(format!("segment {part:?} may hold one placeholder only"));
+    }
+    let name = match name {
+        "{id" => Capture::Id,
+        "{digest" => Capture::Digest,
+        other => {
+            return Err(format!(
+                "unknown placeholder {}}}: use {{id}} or {{digest}}",
+                other
+            ));
+        }
+    };
+    Ok(Segment::Capture {
+        prefix: prefix.to_owned(),
+        name,
+        suffix: suffix.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    #[test]
+    fn literal_and_capture_segments_match() {
+        let pattern = PathPattern::parse("/store/listings/{id}.json").unwrap();
+        let captures = pattern.matches("/store/listings/cam-x.json").unwrap();
+        assert_eq!(captures.id.as_deref(), Some("cam-x"));
+        assert!(pattern.matches("/store/listings/cam-x.xml").is_none());
+        assert!(pattern.matches("/store/listings/.json").is_none());
+        assert!(pattern.matches("/store/listings/a/b.json").is_none());
+    }
+
+    #[test]
+    fn digest_capture_requires_a_valid_digest() {
+        let pattern = PathPattern::parse("/v1/artifacts/{digest}").unwrap();
+        let ok = pattern
+            .matches(&format!("/v1/artifacts/sha256:{HEX}"))
+            .unwrap();
+        assert_eq!(ok.digest.unwrap().hex(), HEX);
+        assert!(pattern.matches("/v1/artifacts/sha256:00").is_none());
+    }
+
+    #[test]
+    fn star_matches_any_rest() {
+        let pattern = PathPattern::parse("/store/*").unwrap();
+        assert!(pattern.matches("/store/a/b/c").is_some());
+        assert!(pattern.matches("/other/a").is_none());
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        for bad in ["store", "/a/{name}", "/a/{id", "/a/{id}{digest}", "/a/*b"] {
+            assert!(PathPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

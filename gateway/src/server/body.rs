@@ -1,0 +1,116 @@
+//! Bodies: the response body type, reading request bodies under a size and
+//! an idle budget, streaming a body to a file while hashing it, and serving
+//! a file range. Memory use never depends on a body's length except for
+//! listings, which are bounded by their limit.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use cragate_verifier::{Digest, Hasher};
+use futures_util::TryStreamExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::{Body as _, Frame, Incoming};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
+
+use super::error::GatewayError;
+
+/// Error type of response bodies: a broken stream aborts the connection.
+pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every response body.
+pub type Body = UnsyncBoxBody<Bytes, BodyError>;
+
+/// Chunk size for file reads: large enough that per-chunk costs vanish next
+/// to hashing and copying, small enough to keep memory per connection low.
+const FILE_CHUNK: usize = 256 * 1024;
+
+/// A body of these bytes.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// An empty body.
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+/// Reads a whole body of at most `limit` bytes; a pause longer than `idle`
+/// between two pieces is a client timeout.
+pub async fn read_limited(
+    mut body: Incoming,
+    limit: u64,
+    idle: Duration,
+) -> Result<Bytes, GatewayError> {
+    if body.size_hint().lower() > limit {
+        return Err(GatewayError::TooLarge { limit });
+    }
+    let mut out = BytesMut::new();
+    while let Some(frame) = next_frame(&mut body, idle).await? {
+        if let Ok(data) = frame.into_data() {
+            if out.len() as u64 + data.len() as u64 > limit {
+                return Err(GatewayError::TooLarge { limit });
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// Streams a body of at most `limit` bytes into `file`, hashing it on the
+/// way, then flushes and syncs the file. Returns the digest and length.
+pub async fn stream_to_file(
+    mut body: Incoming,
+    file: &mut tokio::fs::File,
+    limit: u64,
+    idle: Duration,
+) -> Result<(Digest, u64), GatewayError> {
+    if body.size_hint().lower() > limit {
+        return Err(GatewayError::TooLarge { limit });
+    }
+    let mut hasher = Hasher::new();
+    let mut length: u64 = 0;
+    while let Some(frame) = next_frame(&mut body, idle).await? {
+        if let Ok(data) = frame.into_data() {
+            length = length.saturating_add(data.len() as u64);
+            if length > limit {
+                return Err(GatewayError::TooLarge { limit });
+            }
+            hasher.update(&data);
+            file.write_all(&data).await?;
+        }
+    }
+    file.flush().await?;
+    file.sync_all().await?;
+    Ok((hasher.finish(), length))
+}
+
+/// A body serving `length` bytes of `file` from `start`.
+pub async fn file_range(
+    mut file: tokio::fs::File,
+    start: u64,
+    length: u64,
+) -> Result<Body, GatewayError> {
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let stream = ReaderStream::with_capacity(file.take(length), FILE_CHUNK)
+        .map_ok(Frame::data)
+        .map_err(BodyError::from);
+    Ok(StreamBody::new(stream).boxed_unsync())
+}
+
+async fn next_frame(
+    body: &mut Incoming,
+    idle: Duration,
+) -> Result<Option<Frame<Bytes>>, GatewayError> {
+    match tokio::time::timeout(idle, body.frame()).await {
+        Err(_) => Err(GatewayError::ClientTimeout),
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(frame))) => Ok(Some(frame)),
+        Ok(Some(Err(error))) => Err(GatewayError::BadRequest(format!(
+            "the request body broke off: {error}"
+        ))),
+    }
+}

@@ -1,0 +1,93 @@
+//! Budgets on everything a client or an upstream can make the gateway do.
+//! Each default is a named constant saying where the number comes from; the
+//! README lists them and `[limits]` in the configuration changes them.
+
+use std::time::Duration;
+
+/// Largest request head (request line and headers), in bytes. Common
+/// servers allow 8 to 16 KiB of headers (nginx: 4 buffers of 8 KiB); no
+/// catalog API needs more than a few cookies and an authorization header.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Largest listing body, in bytes: the verifier's own budget for a listing
+/// (`cragate_verifier::limits::MAX_LISTING_BYTES`), so a body the gateway
+/// accepts is never refused by the parser for its size.
+pub const MAX_LISTING_BYTES: u64 = cragate_verifier::limits::MAX_LISTING_BYTES as u64;
+
+/// Largest artifact body, in bytes. Firmware images and desktop app
+/// installers stay under a few GiB; 8 GiB bounds the disk one upload can fill.
+/// The listing's declared size is enforced too, and is usually far smaller.
+pub const MAX_ARTIFACT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+/// Most connections served at once; further clients wait in the listen
+/// backlog. 1024 is the default open-files limit of a Debian process, less
+/// headroom for the files and upstream connections each request opens.
+pub const MAX_CONNECTIONS: usize = 768;
+
+/// Time a client has to send its request head (slow-loris protection);
+/// nginx's `client_header_timeout` default is 60 s, 10 s suffices on any link
+/// that can upload an artifact at all.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest pause between two pieces of a request body (slow-body
+/// protection); nginx's `client_body_timeout` default is 60 s.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest time for a whole request whose body is buffered (listings,
+/// reads): the body limit divided by a slow 1 Mbit/s link is about 2 min.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Longest wait for an upstream's response head, and between two pieces of
+/// its body; after it the client gets 504.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Time in-flight requests get to finish after SIGTERM; Kubernetes'
+/// default termination grace period is 30 s, this stays below it.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+
+/// Verdicts kept in memory. One entry is a few KiB (every check with its
+/// sentence); 10,000 entries is tens of MiB at most and covers a large
+/// catalog's hot set.
+pub const VERDICT_CACHE_ENTRIES: usize = 10_000;
+
+/// The budgets in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// See [`MAX_HEADER_BYTES`].
+    pub max_header_bytes: usize,
+    /// See [`MAX_LISTING_BYTES`].
+    pub max_listing_bytes: u64,
+    /// See [`MAX_ARTIFACT_BYTES`].
+    pub max_artifact_bytes: u64,
+    /// See [`MAX_CONNECTIONS`].
+    pub max_connections: usize,
+    /// See [`HEADER_TIMEOUT`].
+    pub header_timeout: Duration,
+    /// See [`BODY_IDLE_TIMEOUT`].
+    pub body_idle_timeout: Duration,
+    /// See [`REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
+    /// See [`UPSTREAM_TIMEOUT`].
+    pub upstream_timeout: Duration,
+    /// See [`SHUTDOWN_GRACE`].
+    pub shutdown_grace: Duration,
+    /// See [`VERDICT_CACHE_ENTRIES`].
+    pub verdict_cache_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_header_bytes: MAX_HEADER_BYTES,
+            max_listing_bytes: MAX_LISTING_BYTES,
+            max_artifact_bytes: MAX_ARTIFACT_BYTES,
+            max_connections: MAX_CONNECTIONS,
+            header_timeout: HEADER_TIMEOUT,
+            body_idle_timeout: BODY_IDLE_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
+            upstream_timeout: UPSTREAM_TIMEOUT,
+            shutdown_grace: SHUTDOWN_GRACE,
+            verdict_cache_entries: VERDICT_CACHE_ENTRIES,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! `cragate serve`: a hyper + rustls server in front of a catalog that lets
+//! through only what the policy accepts. The request pipeline is documented
+//! in [`pipeline`]; listeners, TLS, limits and shutdown live beside it.
+
+pub mod body;
+pub mod cache;
+pub mod error;
+pub mod index;
+pub mod limits;
+pub mod listener;
+pub mod metrics;
+pub mod pipeline;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use cragate_verifier::policy::Policy;
+use cragate_verifier::verdict::Decision;
+use jiff::Timestamp;
+
+use crate::config::{Config, UpstreamConfig};
+use crate::policies;
+use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
+use cache::VerdictCache;
+use index::AcceptedIndex;
+use metrics::Metrics;
+use pipeline::DecisionSink;
+
+/// Everything a request needs, shared by all connections.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The configuration in force.
+    pub config: Config,
+    /// The compiled policy.
+    pub policy: Arc<Policy>,
+    /// Where accepted products go.
+    pub upstream: Upstream,
+    /// Digests of the artifacts accepted listings reference.
+    pub accepted: AcceptedIndex,
+    /// Verdicts by what they were computed from.
+    pub cache: VerdictCache,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Where each decision is recorded before its response is sent: the
+    /// ledger, once it is wired in. `None` until then (see [`DecisionSink`]).
+    pub decisions: Option<Arc<dyn DecisionSink>>,
+    /// Folder for uploads in progress, on the catalog's file system.
+    pub temp_dir: PathBuf,
+    /// Whether admin routes need a client certificate.
+    pub admin_needs_certificate: bool,
+}
+
+impl Gateway {
+    /// Opens the upstream and the accepted index.
+    pub async fn open(config: Config, policy: Policy) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        let limits = &config.limits;
+        let (upstream, accepted, temp_dir) = match &config.upstream {
+            UpstreamConfig::Dir(root) => {
+                let catalog = FileCatalog::open(root)
+                    .with_context(|| format!("cannot open the catalog {}", root.display()))?;
+                let accepted = rebuild_index(&catalog, &policy, limits.max_listing_bytes).await?;
+                let temp_dir = catalog.temp_dir();
+                (Upstream::File(catalog), accepted, temp_dir)
+            }
+            UpstreamConfig::Http(base) => {
+                let upstream = HttpUpstream::new(base.clone(), limits.upstream_timeout)?;
+                let path = config.data_dir.join("accepted-artifacts");
+                let accepted = AcceptedIndex::persistent(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let temp_dir = config.data_dir.join("tmp");
+                if temp_dir.exists() {
+                    std::fs::remove_dir_all(&temp_dir)?;
+                }
+                std::fs::create_dir_all(&temp_dir)?;
+                (Upstream::Http(Box::new(upstream)), accepted, temp_dir)
+            }
+        };
+        let admin_needs_certificate = config
+            .tls
+            .as_ref()
+            .is_some_and(|tls| tls.admin_client_ca.is_some());
+        Ok(Self {
+            cache: VerdictCache::new(limits.verdict_cache_entries),
+            policy: Arc::new(policy),
+            upstream,
+            accepted,
+            metrics: Metrics::default(),
+            decisions: None,
+            temp_dir,
+            admin_needs_certificate,
+            config,
+        })
+    }
+}
+
+/// Runs the gateway until SIGTERM or SIGINT, then lets requests in flight
+/// finish (up to the shutdown grace period).
+pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let gateway = Arc::new(Gateway::open(config, policy).await?);
+    let listener = tokio::net::TcpListener::bind(gateway.config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", gateway.config.listen))?;
+    let address = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let Some(path) = &gateway.config.address_file {
+        std::fs::write(path, format!("{address}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!(
+        "cragate: policy {} {}, upstream {}, {} accepted artifacts",
+        gateway.policy.name(),
+        gateway.policy.digest(),
+        gateway.upstream.describe(),
+        gateway.accepted.len()
+    );
+    println!("listening on {scheme}://{address}");
+    listener::serve(gateway, listener, tls, listener::shutdown_signal()).await
+}
+
+/// Rebuilds the accepted index from the file catalog: every stored listing
+/// is evaluated under the policy in force now.
+async fn rebuild_index(
+    catalog: &FileCatalog,
+    policy: &Policy,
+    limit: u64,
+) -> anyhow::Result<AcceptedIndex> {
+    let index = AcceptedIndex::in_memory();
+    let now = Timestamp::now();
+    for (id, bytes) in catalog.all_listings(limit)? {
+        match policies::evaluate(policy, &bytes, now) {
+            Ok((listing, verdict)) if verdict.decision() != Decision::Deny => {
+                index.add(listing.artifacts()).await?;
+            }
+            Ok(_) => eprintln!("cragate: stored listing {id} no longer passes the policy"),
+            Err(error) => eprintln!("cragate: stored listing {id} cannot be used: {error}"),
+        }
+    }
+    Ok(index)
+}

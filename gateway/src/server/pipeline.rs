@@ -1,0 +1,278 @@
+//! The request pipeline. Every product request goes through these phases,
+//! each one function below:
+//!
+//! ```text
+//! route → limits → evidence → verifier → policy → decision sink → forward or deny
+//! ```
+//!
+//! - **route** ([`crate::routes::route`]): method and path pick a rule; no
+//!   rule, no service (404).
+//! - **limits** ([`limits`]): the declared body size against the route's
+//!   budget; while reading, the size and idle budgets again.
+//! - **evidence** ([`evidence`]): the listing bytes, found in the body at the
+//!   rule's JSON pointer.
+//! - **verifier** and **policy** ([`evaluate`], [`cached_verdict`]): the
+//!   listing is parsed into checked types and evaluated under the policy at
+//!   the current time, on a blocking thread, by the same function as
+//!   `cragate check`.
+//! - **decision sink** ([`decide`]): the verdict is counted and handed to the
+//!   [`DecisionSink`] before any response is sent; a denial ends here.
+//! - **forward or deny**: the route handlers in [`crate::routes`] store or
+//!   forward what was accepted; every error becomes a response in
+//!   [`super::error::error_response`], and no error path forwards anything.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use cragate_verifier::Digest;
+use cragate_verifier::evidence::Listing;
+use cragate_verifier::json::check_limits;
+use cragate_verifier::limits::MAX_JSON_DEPTH;
+use cragate_verifier::verdict::{Decision, Verdict};
+use http::request::Parts;
+use http::{HeaderValue, Request, Response, header};
+use hyper::body::Incoming;
+use jiff::Timestamp;
+
+use super::Gateway;
+use super::body::Body;
+use super::cache::VerdictKey;
+use super::error::{ErrorSource, GatewayError, error_response};
+use crate::policies;
+use crate::routes::{self, Route, RouteKind, artifacts, listings, ops};
+
+/// Where decisions are recorded, durably, before the response is sent.
+///
+/// The ledger implements it. There is deliberately no implementation that
+/// does nothing: until the ledger is wired in, [`Gateway::decisions`] is
+/// `None` and no decision is recorded anywhere but in the metrics.
+pub trait DecisionSink: Send + Sync + std::fmt::Debug {
+    /// Records one verdict; an error denies the request.
+    fn record<'a>(
+        &'a self,
+        verdict: &'a Verdict,
+    ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>>;
+}
+
+/// What the gateway knows about the connection a request came on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Connection {
+    /// Whether the client presented a certificate that verified against
+    /// the admin client CA.
+    pub client_certificate: bool,
+}
+
+/// Serves one request: every outcome is a response, every error denies.
+pub async fn handle(
+    gateway: Arc<Gateway>,
+    connection: Connection,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let (route, result) = dispatch(&gateway, connection, request).await;
+    let response = result.unwrap_or_else(|error| {
+        if error.source() != ErrorSource::Client {
+            eprintln!("cragate: {route}: {error}");
+        }
+        error_response(&error)
+    });
+    gateway.metrics.request(route, response.status().as_u16());
+    response
+}
+
+async fn dispatch(
+    gateway: &Arc<Gateway>,
+    connection: Connection,
+    request: Request<Incoming>,
+) -> (&'static str, Result<Response<Body>, GatewayError>) {
+    let path = request.uri().path().to_owned();
+    match routes::route(&gateway.config.routes, request.method(), &path) {
+        Route::Ops(which) => ("ops", ops::serve(gateway, connection, which).await),
+        Route::Unknown => (
+            "unknown",
+            Err(GatewayError::NoRoute {
+                method: request.method().to_string(),
+                path,
+            }),
+        ),
+        Route::Product(rule, captures) => {
+            let rule = rule.clone();
+            let deadline = gateway.config.limits.request_timeout;
+            match rule.kind {
+                RouteKind::ListingSubmission => (
+                    "listing-submission",
+                    bounded(
+                        deadline,
+                        listings::submit(gateway, &rule, captures, request),
+                    )
+                    .await,
+                ),
+                RouteKind::ListingRead => (
+                    "listing-read",
+                    bounded(deadline, listings::read(gateway, &rule, captures, request)).await,
+                ),
+                RouteKind::CatalogRead => {
+                    ("catalog-read", listings::catalog(gateway, request).await)
+                }
+                // Streaming routes: bounded by the idle budget per piece
+                // and the size budget, not by a total time.
+                RouteKind::ArtifactUpload => (
+                    "artifact-upload",
+                    artifacts::upload(gateway, captures, request).await,
+                ),
+                RouteKind::Download => (
+                    "download",
+                    artifacts::download(gateway, captures, request).await,
+                ),
+            }
+        }
+    }
+}
+
+/// Limits phase, in time: a buffered request that takes longer than the
+/// request budget is answered 408.
+async fn bounded(
+    deadline: std::time::Duration,
+    work: impl Future<Output = Result<Response<Body>, GatewayError>>,
+) -> Result<Response<Body>, GatewayError> {
+    tokio::time::timeout(deadline, work)
+        .await
+        .unwrap_or(Err(GatewayError::ClientTimeout))
+}
+
+/// Limits phase: a body declared larger than `limit` is refused before a
+/// byte of it is read.
+pub fn limits(parts: &Parts, limit: u64) -> Result<(), GatewayError> {
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit => Err(GatewayError::TooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Evidence phase: the listing bytes, at `pointer` (RFC 6901) in a JSON
+/// body, or the whole body when the pointer is empty. A listing found
+/// inside a larger document is re-serialised, and its digest is that of
+/// the re-serialised bytes.
+pub fn evidence(body: &Bytes, pointer: &str, limit: u64) -> Result<Bytes, GatewayError> {
+    if pointer.is_empty() {
+        return Ok(body.clone());
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    check_limits(body, "request body", limit, MAX_JSON_DEPTH)
+        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+    let document: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| GatewayError::BadRequest(format!("the body is not JSON: {e}")))?;
+    let listing = document.pointer(pointer).ok_or_else(|| {
+        GatewayError::BadRequest(format!("the body has no listing at {pointer:?}"))
+    })?;
+    serde_json::to_vec(listing)
+        .map(Bytes::from)
+        .map_err(|e| GatewayError::Internal(e.to_string()))
+}
+
+/// Verifier and policy phases: parses the listing and evaluates it under
+/// the policy now, on a blocking thread.
+pub async fn evaluate(
+    gateway: &Gateway,
+    listing: Bytes,
+) -> Result<(Listing, Arc<Verdict>), GatewayError> {
+    let policy = Arc::clone(&gateway.policy);
+    let started = Instant::now();
+    let evaluated = tokio::task::spawn_blocking(move || {
+        policies::evaluate(&policy, &listing, Timestamp::now())
+    })
+    .await
+    .map_err(|e| GatewayError::Internal(format!("evaluation task failed: {e}")))?;
+    gateway.metrics.verification(started.elapsed());
+    let (listing, verdict) = evaluated?;
+    Ok((listing, Arc::new(verdict)))
+}
+
+/// Verifier and policy phases through the verdict cache, for reads.
+pub async fn cached_verdict(
+    gateway: &Gateway,
+    listing: Bytes,
+) -> Result<Arc<Verdict>, GatewayError> {
+    let key = VerdictKey::new(
+        Digest::of(&listing),
+        gateway.policy.digest(),
+        Timestamp::now(),
+    );
+    if let Some(verdict) = gateway.cache.get(&key) {
+        gateway.metrics.cache(true);
+        return Ok(verdict);
+    }
+    gateway.metrics.cache(false);
+    let (_, verdict) = evaluate(gateway, listing).await?;
+    gateway.cache.put(key, Arc::clone(&verdict));
+    Ok(verdict)
+}
+
+/// Decision phase: counts the verdict, hands it to the decision sink, and
+/// turns a denial into the error that answers it.
+pub async fn decide(gateway: &Gateway, verdict: &Arc<Verdict>) -> Result<(), GatewayError> {
+    gateway.metrics.decision(verdict);
+    if let Some(sink) = &gateway.decisions {
+        sink.record(verdict).await?;
+    }
+    match verdict.decision() {
+        Decision::Allow | Decision::Warn => Ok(()),
+        _ => Err(GatewayError::Rejected(Box::new((**verdict).clone()))),
+    }
+}
+
+/// Headers that tell the client what was decided: `Cragate-Decision`, and a
+/// `Warning` when the listing passed with failed checks (audit mode or
+/// checks set to warn).
+pub fn decision_headers(response: &mut Response<Body>, verdict: &Verdict) {
+    let decision = match verdict.decision() {
+        Decision::Allow => "allow",
+        Decision::Warn => "warn",
+        _ => "deny",
+    };
+    let headers = response.headers_mut();
+    headers.insert("cragate-decision", HeaderValue::from_static(decision));
+    if verdict.decision() == Decision::Warn {
+        let failed: Vec<&str> = verdict.failed().map(|c| c.id.id()).collect();
+        let text = format!(
+            "299 cragate \"passed with failed checks: {}\"",
+            failed.join(", ")
+        );
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            headers.insert(header::WARNING, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_finds_the_listing_at_the_pointer() {
+        let body = Bytes::from_static(br#"{"upload": {"listing": {"format": "x"}}}"#);
+        let found = evidence(&body, "/upload/listing", 1000).unwrap();
+        assert_eq!(found, Bytes::from_static(br#"{"format":"x"}"#));
+        assert!(matches!(
+            evidence(&body, "/nothing", 1000),
+            Err(GatewayError::BadRequest(_))
+        ));
+        assert_eq!(evidence(&body, "", 1000).unwrap(), body);
+    }
+
+    #[test]
+    fn a_deeply_nested_body_is_refused_before_parsing() {
+        let body = Bytes::from(format!("{}{}", "[".repeat(100), "]".repeat(100)));
+        assert!(matches!(
+            evidence(&body, "/0", 10_000),
+            Err(GatewayError::BadRequest(_))
+        ));
+    }
+}

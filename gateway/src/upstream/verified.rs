@@ -1,0 +1,129 @@
+//! A download body from an HTTP upstream, re-hashed while it streams.
+//!
+//! The bytes are passed on as they arrive, except the last piece, which is
+//! held back until the upstream's body has ended and its SHA-256 and length
+//! match what the accepted listing declares. On a mismatch the body fails,
+//! which aborts the client's connection: the client never receives a
+//! complete response for bytes that do not match. A range request is
+//! served from the whole object, so that the whole object is still checked.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use cragate_verifier::{Digest, Hasher};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+
+use crate::server::body::BodyError;
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct VerifiedBody {
+    inner: Incoming,
+    hasher: Option<Hasher>,
+    expected: Digest,
+    size: u64,
+    seen: u64,
+    start: u64,
+    end: u64,
+    held: Option<Bytes>,
+}
+
+impl VerifiedBody {
+    /// Streams bytes `start..end` of `inner`, which must hash to `expected`
+    /// and be `size` bytes long.
+    pub fn new(inner: Incoming, expected: Digest, size: u64, start: u64, end: u64) -> Self {
+        Self {
+            inner,
+            hasher: Some(Hasher::new()),
+            expected,
+            size,
+            seen: 0,
+            start,
+            end,
+            held: None,
+        }
+    }
+
+    fn take(&mut self, data: &Bytes) -> Bytes {
+        let from = self.start.saturating_sub(self.seen);
+        let to = self.end.saturating_sub(self.seen);
+        let length = data.len() as u64;
+        self.seen = self.seen.saturating_add(length);
+        let from = usize::try_from(from.min(length)).unwrap_or(0);
+        let to = usize::try_from(to.min(length)).unwrap_or(0);
+        if from >= to {
+            return Bytes::new();
+        }
+        data.slice(from..to)
+    }
+
+    fn finish(&mut self) -> Result<Option<Bytes>, BodyError> {
+        let Some(hasher) = self.hasher.take() else {
+            return Ok(None);
+        };
+        let actual = hasher.finish();
+        if actual != self.expected || self.seen != self.size {
+            return Err(format!(
+                "upstream bytes are {} bytes hashing to {actual}; expected {} bytes hashing to {}",
+                self.seen, self.size, self.expected
+            )
+            .into());
+        }
+        Ok(self.held.take())
+    }
+}
+
+impl Body for VerifiedBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        loop {
+            if this.hasher.is_none() {
+                return Poll::Ready(None);
+            }
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    if let Some(hasher) = this.hasher.as_mut() {
+                        hasher.update(&data);
+                    }
+                    if this.seen.saturating_add(data.len() as u64) > this.size {
+                        this.hasher = None;
+                        return Poll::Ready(Some(Err(
+                            "upstream sent more bytes than declared".into()
+                        )));
+                    }
+                    let piece = this.take(&data);
+                    if !piece.is_empty()
+                        && let Some(previous) = this.held.replace(piece)
+                    {
+                        return Poll::Ready(Some(Ok(Frame::data(previous))));
+                    }
+                }
+                Some(Err(error)) => {
+                    this.hasher = None;
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+                None => {
+                    return match this.finish() {
+                        Ok(Some(last)) => Poll::Ready(Some(Ok(Frame::data(last)))),
+                        Ok(None) => Poll::Ready(None),
+                        Err(error) => Poll::Ready(Some(Err(error))),
+                    };
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.end.saturating_sub(self.start))
+    }
+}

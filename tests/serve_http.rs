@@ -1,0 +1,196 @@
+//! `cragate serve` fronting a real nginx (WebDAV PUT under `/store/`)
+//! through route rules, driven with curl.
+
+use std::path::Path;
+
+use crate::serve_util::*;
+
+const ROUTES: &str = r#"
+[[routes]]
+method = "PUT"
+path = "/store/listings/{id}.json"
+kind = "listing-submission"
+
+[[routes]]
+method = "GET"
+path = "/store/listings/{id}.json"
+kind = "listing-read"
+
+[[routes]]
+method = "GET"
+path = "/store/listings/"
+kind = "catalog-read"
+
+[[routes]]
+method = "PUT"
+path = "/store/artifacts/{digest}"
+kind = "artifact-upload"
+
+[[routes]]
+method = "GET"
+path = "/store/artifacts/{digest}"
+kind = "download"
+"#;
+
+fn front(nginx: &Nginx, extra: &str) -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cragate.toml");
+    let text = format!(
+        "upstream = \"http://127.0.0.1:{}\"\n{extra}\n{ROUTES}",
+        nginx.port
+    );
+    std::fs::write(&config, text).unwrap();
+    Gateway::start_in(dir, &["--config", config.to_str().unwrap()])
+}
+
+fn upload_listing(gateway: &Gateway, id: &str, listing: &Path) -> Reply {
+    put_file(
+        &gateway.url(&format!("/store/listings/{id}.json")),
+        listing,
+        &[],
+    )
+}
+
+#[test]
+fn accepted_and_rejected_uploads_through_an_http_upstream() {
+    let nginx = Nginx::start();
+    let gateway = front(&nginx, "");
+    let accepted = upload_listing(&gateway, "vaultkey-desktop", &accepted_listing());
+    assert_eq!(accepted.status, 201, "nginx's own answer: {accepted:?}");
+    assert_eq!(
+        accepted.header("cragate-decision").as_deref(),
+        Some("allow")
+    );
+    let stored = nginx.root.join("store/listings/vaultkey-desktop.json");
+    assert_eq!(
+        std::fs::read(stored).unwrap(),
+        std::fs::read(accepted_listing()).unwrap()
+    );
+
+    let rejected = upload_listing(&gateway, "bastion-fw-9000", &rejected_listing());
+    assert_eq!(rejected.status, 422, "{rejected:?}");
+    let problem = rejected.json();
+    let failed = problem["failed_checks"].as_array().unwrap();
+    assert!(
+        failed
+            .iter()
+            .any(|c| c["id"] == "sbom.present" && c["article"] == "Annex I Part II(1)")
+    );
+    assert!(
+        !nginx
+            .root
+            .join("store/listings/bastion-fw-9000.json")
+            .exists()
+    );
+
+    // The path names one product, the body another: refused, not forwarded.
+    let mismatch = upload_listing(&gateway, "someone-else", &accepted_listing());
+    assert_eq!(mismatch.status, 400, "{mismatch:?}");
+    assert!(!nginx.root.join("store/listings/someone-else.json").exists());
+}
+
+#[test]
+fn artifacts_through_an_http_upstream_are_checked_both_ways() {
+    let nginx = Nginx::start();
+    let gateway = front(&nginx, "");
+    let artifact = accepted_artifact();
+    let digest = sha256(&artifact);
+    let url = gateway.url(&format!("/store/artifacts/{digest}"));
+    assert_eq!(
+        put_file(&url, &artifact, &[]).status,
+        422,
+        "not referenced yet"
+    );
+    assert_eq!(
+        upload_listing(&gateway, "vaultkey-desktop", &accepted_listing()).status,
+        201
+    );
+
+    let mut wrong = std::fs::read(&artifact).unwrap();
+    wrong[7] ^= 0x20;
+    let wrong_path = gateway.dir.path().join("wrong.bin");
+    std::fs::write(&wrong_path, &wrong).unwrap();
+    let mismatch = put_file(&url, &wrong_path, &[]);
+    assert_eq!(mismatch.status, 409, "{mismatch:?}");
+    let upstream_file = nginx.root.join(format!("store/artifacts/{digest}"));
+    assert!(
+        !upstream_file.exists(),
+        "a mismatching artifact reached the upstream"
+    );
+
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    assert_eq!(
+        std::fs::read(&upstream_file).unwrap(),
+        std::fs::read(&artifact).unwrap()
+    );
+    let download = curl(&url, &[]);
+    assert_eq!((download.status, download.exit), (200, 0));
+    assert_eq!(download.body, std::fs::read(&artifact).unwrap());
+    let range = curl(&url, &["-H", "Range: bytes=5-9"]);
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, std::fs::read(&artifact).unwrap()[5..10]);
+
+    // The upstream's copy is altered behind the gateway's back: the
+    // download is aborted before its last bytes, and never completes.
+    std::fs::write(&upstream_file, &wrong).unwrap();
+    let tampered = curl(&url, &[]);
+    assert_ne!(tampered.exit, 0, "{tampered:?}");
+    assert!(tampered.body.len() < wrong.len());
+}
+
+#[test]
+fn catalog_reads_through_an_http_upstream_pass_only_accepted_listings() {
+    let nginx = Nginx::start();
+    let gateway = front(&nginx, "");
+    assert_eq!(
+        upload_listing(&gateway, "vaultkey-desktop", &accepted_listing()).status,
+        201
+    );
+    let page = curl(&gateway.url("/store/listings/"), &[]);
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_eq!(page.json()[0]["name"], "vaultkey-desktop.json");
+    let read = curl(&gateway.url("/store/listings/vaultkey-desktop.json"), &[]);
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body, std::fs::read(accepted_listing()).unwrap());
+    // A listing put into the store without going through the gateway is
+    // judged when read.
+    std::fs::copy(
+        rejected_listing(),
+        nginx.root.join("store/listings/bastion-fw-9000.json"),
+    )
+    .unwrap();
+    let denied = curl(&gateway.url("/store/listings/bastion-fw-9000.json"), &[]);
+    assert_eq!(denied.status, 422, "{denied:?}");
+    // Paths no rule names are not forwarded.
+    assert_eq!(curl(&gateway.url("/store/other"), &[]).status, 404);
+}
+
+#[test]
+fn oversized_bodies_are_refused_before_the_upstream() {
+    let nginx = Nginx::start();
+    let gateway = front(&nginx, "[limits]\nmax_listing_bytes = 4096\n");
+    let big = pattern_file(gateway.dir.path(), "big.json", 10_000, 9);
+    let reply = upload_listing(&gateway, "big", &big);
+    assert_eq!(reply.status, 413, "{reply:?}");
+    assert!(!nginx.root.join("store/listings/big.json").exists());
+}
+
+#[test]
+fn upstream_down_is_a_bad_gateway_never_a_pass() {
+    let mut nginx = Nginx::start();
+    let gateway = front(&nginx, "");
+    assert_eq!(
+        upload_listing(&gateway, "vaultkey-desktop", &accepted_listing()).status,
+        201
+    );
+    nginx.stop();
+    let read = curl(&gateway.url("/store/listings/vaultkey-desktop.json"), &[]);
+    assert_eq!(read.status, 502, "{read:?}");
+    assert_eq!(read.json()["source"], "upstream");
+    let upload = upload_listing(&gateway, "vaultkey-desktop", &accepted_listing());
+    assert_eq!(upload.status, 502, "{upload:?}");
+    let digest = sha256(&accepted_artifact());
+    let download = curl(&gateway.url(&format!("/store/artifacts/{digest}")), &[]);
+    assert_eq!(download.status, 502, "{download:?}");
+    assert_eq!(curl(&gateway.url("/readyz"), &[]).status, 503);
+}
