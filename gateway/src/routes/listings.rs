@@ -1,5 +1,6 @@
 //! Listing submissions, listing reads and catalog pages.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,8 +13,9 @@ use crate::server::Gateway;
 use crate::server::body::{Body, empty, full, read_limited};
 use crate::server::error::GatewayError;
 use crate::server::pipeline::{
-    cached_verdict, decide, decision_headers, evaluate, evidence, limits,
+    Recording, cached_verdict, decide, decision_headers, evaluate, evidence, limits,
 };
+use crate::server::record::DecisionRecord;
 use crate::upstream::file::{MAX_PAGE, is_safe_id};
 use crate::upstream::{Upstream, relay};
 
@@ -27,6 +29,7 @@ pub async fn submit(
     rule: &RouteRule,
     captures: Captures,
     request: Request<Incoming>,
+    peer: Option<SocketAddr>,
 ) -> Result<Response<Body>, GatewayError> {
     let (parts, body) = request.into_parts();
     let limit = gateway.config.limits.max_listing_bytes;
@@ -42,7 +45,14 @@ pub async fn submit(
             listing.product_id()
         )));
     }
-    decide(gateway, &verdict).await?;
+    let record = DecisionRecord {
+        verdict: &verdict,
+        listing: Some(&listing),
+        listing_bytes: &listing_bytes,
+        peer,
+        submission: true,
+    };
+    decide(gateway, &verdict, Recording::New(record)).await?;
     let mut response = match &gateway.upstream {
         Upstream::File(catalog) => {
             let id = listing.product_id();
@@ -86,6 +96,7 @@ pub async fn read(
     rule: &RouteRule,
     captures: Captures,
     request: Request<Incoming>,
+    peer: Option<SocketAddr>,
 ) -> Result<Response<Body>, GatewayError> {
     let limit = gateway.config.limits.max_listing_bytes;
     let (bytes, content_type) = match &gateway.upstream {
@@ -129,10 +140,20 @@ pub async fn read(
         }
     };
     let listing = evidence(&bytes, &rule.listing_pointer, limit).map_err(as_upstream)?;
-    let verdict = cached_verdict(gateway, listing)
+    let (verdict, computed) = cached_verdict(gateway, listing.clone())
         .await
         .map_err(as_upstream)?;
-    decide(gateway, &verdict).await?;
+    let recording = match &computed {
+        Some(parsed) => Recording::New(DecisionRecord {
+            verdict: &verdict,
+            listing: Some(parsed),
+            listing_bytes: &listing,
+            peer,
+            submission: false,
+        }),
+        None => Recording::AlreadyRecorded,
+    };
+    decide(gateway, &verdict, recording).await?;
     let mut response = Response::new(full(bytes));
     response
         .headers_mut()

@@ -75,6 +75,10 @@ pub enum GatewayError {
     /// The gateway's storage failed.
     #[error("storage failed: {0}")]
     Storage(#[from] std::io::Error),
+    /// The decision could not be recorded on the ledger, so nothing was
+    /// accepted (503: try again).
+    #[error("the ledger cannot record the decision: {0}")]
+    Ledger(String),
     /// Any other failure of the gateway.
     #[error("internal error: {0}")]
     Internal(String),
@@ -87,7 +91,7 @@ impl GatewayError {
             Self::UpstreamUnavailable(_) | Self::UpstreamTimeout | Self::UpstreamInvalid(_) => {
                 ErrorSource::Upstream
             }
-            Self::Storage(_) | Self::Internal(_) => ErrorSource::Gateway,
+            Self::Storage(_) | Self::Ledger(_) | Self::Internal(_) => ErrorSource::Gateway,
             _ => ErrorSource::Client,
         }
     }
@@ -105,6 +109,7 @@ impl GatewayError {
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::UpstreamUnavailable(_) | Self::UpstreamInvalid(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Ledger(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Storage(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,6 +133,7 @@ impl GatewayError {
             Self::UpstreamTimeout => "upstream-timeout",
             Self::UpstreamInvalid(_) => "upstream-invalid",
             Self::Storage(_) => "storage",
+            Self::Ledger(_) => "ledger-unavailable",
             Self::Internal(_) => "internal",
         }
     }

@@ -39,10 +39,10 @@ pub async fn serve(
             () = &mut shutdown => break,
             permit = Arc::clone(&connections).acquire_owned() => permit?,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: back off briefly.
                     eprintln!("cragate: accept failed: {error}");
@@ -58,7 +58,13 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             match tls {
-                None => connection(gateway, stream, Connection::default(), watcher).await,
+                None => {
+                    let info = Connection {
+                        client_certificate: false,
+                        peer: Some(peer),
+                    };
+                    connection(gateway, stream, info, watcher).await;
+                }
                 Some(acceptor) => {
                     let timeout = gateway.config.limits.header_timeout;
                     let Ok(Ok(stream)) =
@@ -71,7 +77,10 @@ pub async fn serve(
                         .1
                         .peer_certificates()
                         .is_some_and(|certificates| !certificates.is_empty());
-                    let info = Connection { client_certificate };
+                    let info = Connection {
+                        client_certificate,
+                        peer: Some(peer),
+                    };
                     connection(gateway, stream, info, watcher).await;
                 }
             }

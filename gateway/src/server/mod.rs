@@ -10,6 +10,7 @@ pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod pipeline;
+pub mod record;
 pub mod tls;
 
 use std::path::PathBuf;
@@ -44,12 +45,24 @@ pub struct Gateway {
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Where each decision is recorded before its response is sent: the
-    /// ledger, once it is wired in. `None` until then (see [`DecisionSink`]).
+    /// ledger in the data directory (see [`record`]).
     pub decisions: Option<Arc<dyn DecisionSink>>,
     /// Folder for uploads in progress, on the catalog's file system.
     pub temp_dir: PathBuf,
     /// Whether admin routes need a client certificate.
     pub admin_needs_certificate: bool,
+}
+
+/// Opens the ledger in the data directory (creating it and its signing key
+/// on first start) behind a group-commit writer.
+fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn DecisionSink>> {
+    let dir = cragate::ledger::DataDir::new(data_dir);
+    let store = dir
+        .open(cragate::ledger::redb_store::StoreOptions::default())
+        .with_context(|| format!("cannot open the ledger in {}", data_dir.display()))?;
+    let appender = cragate::ledger::Appender::start(Arc::new(store))
+        .context("cannot start the ledger writer")?;
+    Ok(Arc::new(record::LedgerSink::new(Arc::new(appender))))
 }
 
 impl Gateway {
@@ -89,7 +102,7 @@ impl Gateway {
             upstream,
             accepted,
             metrics: Metrics::default(),
-            decisions: None,
+            decisions: Some(open_ledger(&config.data_dir)?),
             temp_dir,
             admin_needs_certificate,
             config,

@@ -41,6 +41,7 @@ use super::Gateway;
 use super::body::Body;
 use super::cache::VerdictKey;
 use super::error::{ErrorSource, GatewayError, error_response};
+use super::record::DecisionRecord;
 use crate::policies;
 use crate::routes::{self, Route, RouteKind, artifacts, listings, ops};
 
@@ -50,11 +51,20 @@ use crate::routes::{self, Route, RouteKind, artifacts, listings, ops};
 /// does nothing: until the ledger is wired in, [`Gateway::decisions`] is
 /// `None` and no decision is recorded anywhere but in the metrics.
 pub trait DecisionSink: Send + Sync + std::fmt::Debug {
-    /// Records one verdict; an error denies the request.
+    /// Records one decision durably; an error denies the request.
     fn record<'a>(
         &'a self,
-        verdict: &'a Verdict,
+        record: DecisionRecord<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>>;
+}
+
+/// Whether a decision still has to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub enum Recording<'a> {
+    /// A verdict just computed: record it before answering.
+    New(DecisionRecord<'a>),
+    /// A verdict from the cache, recorded when it was computed.
+    AlreadyRecorded,
 }
 
 /// What the gateway knows about the connection a request came on.
@@ -63,6 +73,8 @@ pub struct Connection {
     /// Whether the client presented a certificate that verified against
     /// the admin client CA.
     pub client_certificate: bool,
+    /// The peer's address.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// Serves one request: every outcome is a response, every error denies.
@@ -105,13 +117,17 @@ async fn dispatch(
                     "listing-submission",
                     bounded(
                         deadline,
-                        listings::submit(gateway, &rule, captures, request),
+                        listings::submit(gateway, &rule, captures, request, connection.peer),
                     )
                     .await,
                 ),
                 RouteKind::ListingRead => (
                     "listing-read",
-                    bounded(deadline, listings::read(gateway, &rule, captures, request)).await,
+                    bounded(
+                        deadline,
+                        listings::read(gateway, &rule, captures, request, connection.peer),
+                    )
+                    .await,
                 ),
                 RouteKind::CatalogRead => {
                     ("catalog-read", listings::catalog(gateway, request).await)
@@ -195,11 +211,13 @@ pub async fn evaluate(
     Ok((listing, Arc::new(verdict)))
 }
 
-/// Verifier and policy phases through the verdict cache, for reads.
+/// Verifier and policy phases through the verdict cache, for reads. The
+/// listing comes back only when the verdict was computed now (and so still
+/// has to be recorded).
 pub async fn cached_verdict(
     gateway: &Gateway,
     listing: Bytes,
-) -> Result<Arc<Verdict>, GatewayError> {
+) -> Result<(Arc<Verdict>, Option<Listing>), GatewayError> {
     let key = VerdictKey::new(
         Digest::of(&listing),
         gateway.policy.digest(),
@@ -207,20 +225,24 @@ pub async fn cached_verdict(
     );
     if let Some(verdict) = gateway.cache.get(&key) {
         gateway.metrics.cache(true);
-        return Ok(verdict);
+        return Ok((verdict, None));
     }
     gateway.metrics.cache(false);
-    let (_, verdict) = evaluate(gateway, listing).await?;
+    let (parsed, verdict) = evaluate(gateway, listing).await?;
     gateway.cache.put(key, Arc::clone(&verdict));
-    Ok(verdict)
+    Ok((verdict, Some(parsed)))
 }
 
 /// Decision phase: counts the verdict, hands it to the decision sink, and
 /// turns a denial into the error that answers it.
-pub async fn decide(gateway: &Gateway, verdict: &Arc<Verdict>) -> Result<(), GatewayError> {
+pub async fn decide(
+    gateway: &Gateway,
+    verdict: &Arc<Verdict>,
+    recording: Recording<'_>,
+) -> Result<(), GatewayError> {
     gateway.metrics.decision(verdict);
-    if let Some(sink) = &gateway.decisions {
-        sink.record(verdict).await?;
+    if let (Some(sink), Recording::New(record)) = (&gateway.decisions, recording) {
+        sink.record(record).await?;
     }
     match verdict.decision() {
         Decision::Allow | Decision::Warn => Ok(()),

@@ -208,6 +208,22 @@ impl Listing {
     pub fn digest(&self) -> Digest {
         self.digest
     }
+    /// The support period's end as given (`YYYY-MM` or `YYYY-MM-DD`), if any.
+    pub fn support_end(&self) -> Option<&str> {
+        self.raw
+            .support_period
+            .as_ref()
+            .and_then(|s| s.end.as_deref())
+    }
+    /// The operator that supplied the product (Art. 23(1)): name and postal
+    /// address, when the listing names both.
+    pub fn supplier(&self) -> Option<(&str, &str)> {
+        let supplier = self.raw.operators.supplier.as_ref()?;
+        Some((
+            supplier.name.as_deref()?,
+            supplier.postal_address.as_deref()?,
+        ))
+    }
     pub(crate) fn full_doc(&self) -> Option<&RawDoc> {
         self.raw
             .declaration_of_conformity
