@@ -12,6 +12,7 @@ mod conformance;
 mod cra_check;
 mod serve;
 mod serve_http;
+mod serve_tls;
 mod serve_util;
 mod util;
 mod verify_bundle;
