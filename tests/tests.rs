@@ -14,6 +14,7 @@ mod ledger;
 mod readme;
 mod serve;
 mod serve_http;
+mod serve_tls;
 mod serve_util;
 mod util;
 mod verify_bundle;

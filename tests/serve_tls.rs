@@ -1,0 +1,65 @@
+//! `cragate serve` over TLS, with client certificates for the admin routes.
+//! Certificates are made with the openssl command-line tool.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::serve_util::{Gateway, curl};
+
+const MAKE_CERTIFICATES: &str = r#"set -e
+key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+key ca.key
+openssl req -x509 -new -key ca.key -out ca.pem -subj /CN=test-ca -days 2
+for who in server client; do
+  key $who.key
+  openssl req -new -key $who.key -out $who.csr -subj /CN=$who
+done
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' > server.ext
+printf 'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n' > client.ext
+for who in server client; do
+  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+    -out $who.pem -days 2 -extfile $who.ext 2>/dev/null
+done
+"#;
+
+fn certificates(dir: &Path) {
+    let status = Command::new("sh")
+        .args(["-c", MAKE_CERTIFICATES])
+        .current_dir(dir)
+        .status()
+        .expect("openssl runs (scripts/test installs it)");
+    assert!(status.success());
+}
+
+#[test]
+fn tls_listener_with_client_certificates_for_admin_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (ca, client, client_key) = (path("ca.pem"), path("client.pem"), path("client.key"));
+    let config = dir.path().join("cragate.toml");
+    let text = format!(
+        "[tls]\ncertificate = {:?}\nprivate_key = {:?}\nadmin_client_ca = {ca:?}\n",
+        path("server.pem"),
+        path("server.key")
+    );
+    std::fs::write(&config, text).unwrap();
+    let gateway = Gateway::start_in(dir, &["--config", config.to_str().unwrap()]);
+    assert!(gateway.base.starts_with("https://"), "{}", gateway.base);
+    let health = curl(&gateway.url("/healthz"), &["--cacert", &ca]);
+    assert_eq!(health.status, 200, "{health:?}");
+    let anonymous = curl(&gateway.url("/metrics"), &["--cacert", &ca]);
+    assert_eq!(anonymous.status, 403, "{anonymous:?}");
+    let admin = curl(
+        &gateway.url("/metrics"),
+        &["--cacert", &ca, "--cert", &client, "--key", &client_key],
+    );
+    assert_eq!(admin.status, 200, "{admin:?}");
+    let tls12 = curl(
+        &gateway.url("/healthz"),
+        &["--cacert", &ca, "--tlsv1.2", "--tls-max", "1.2"],
+    );
+    assert_eq!(tls12.status, 200, "TLS 1.2: {tls12:?}");
+    let plain = curl(&gateway.url("/healthz").replace("https://", "http://"), &[]);
+    assert_ne!(plain.status, 200);
+}
