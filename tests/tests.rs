@@ -11,6 +11,7 @@
 mod conformance;
 mod cra_check;
 mod ledger;
+mod ledger_crash;
 mod readme;
 mod serve;
 mod serve_http;
