@@ -43,7 +43,7 @@ use super::cache::VerdictKey;
 use super::error::{ErrorSource, GatewayError, error_response};
 use super::record::DecisionRecord;
 use crate::policies;
-use crate::routes::{self, Route, RouteKind, artifacts, listings, ops};
+use crate::routes::{self, Route, RouteKind, admin, artifacts, listings, ops};
 
 /// Where decisions are recorded, durably, before the response is sent.
 ///
@@ -101,7 +101,14 @@ async fn dispatch(
 ) -> (&'static str, Result<Response<Body>, GatewayError>) {
     let path = request.uri().path().to_owned();
     match routes::route(&gateway.config.routes, request.method(), &path) {
-        Route::Ops(which) => ("ops", ops::serve(gateway, connection, which).await),
+        Route::Ops(which) => (
+            "ops",
+            ops::serve(gateway, connection, request.headers(), which).await,
+        ),
+        Route::Ledger(read) => (
+            "admin-ledger",
+            admin::serve(gateway, connection, request.headers(), request.uri(), read).await,
+        ),
         Route::Unknown => (
             "unknown",
             Err(GatewayError::NoRoute {
