@@ -13,6 +13,7 @@ mod cra_check;
 mod ledger;
 mod readme;
 mod serve;
+mod serve_admin;
 mod serve_http;
 mod serve_tls;
 mod serve_util;
