@@ -116,6 +116,13 @@ impl Gateway {
                 "cragate: admin routes are closed: neither [tls] admin_client_ca nor [admin] bearer_token_file is set"
             );
         }
+        if admin.bearer_token.is_some() && config.tls.is_none() && !config.listen.ip().is_loopback()
+        {
+            eprintln!(
+                "cragate: warning: the admin bearer token is accepted without TLS on {}: it crosses the network in clear",
+                config.listen
+            );
+        }
         let (ledger, decisions) = open_ledger(&config.data_dir)?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
