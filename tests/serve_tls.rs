@@ -55,6 +55,16 @@ fn tls_listener_with_client_certificates_for_admin_routes() {
         &["--cacert", &ca, "--cert", &client, "--key", &client_key],
     );
     assert_eq!(admin.status, 200, "{admin:?}");
+    // The ledger API opens with the same certificate; no bearer token is set.
+    let key = |extra: &[&str]| {
+        let mut args = vec!["--cacert", ca.as_str()];
+        args.extend_from_slice(extra);
+        curl(&gateway.url("/v1/admin/ledger/key"), &args)
+    };
+    assert_eq!(key(&[]).status, 403);
+    let with_certificate = key(&["--cert", &client, "--key", &client_key]);
+    assert_eq!(with_certificate.status, 200, "{with_certificate:?}");
+    assert!(String::from_utf8_lossy(&with_certificate.body).starts_with("cragate-ledger/"));
     let tls12 = curl(
         &gateway.url("/healthz"),
         &["--cacert", &ca, "--tlsv1.2", "--tls-max", "1.2"],

@@ -14,6 +14,7 @@ mod ledger;
 mod ledger_crash;
 mod readme;
 mod serve;
+mod serve_admin;
 mod serve_http;
 mod serve_tls;
 mod serve_util;

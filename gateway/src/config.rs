@@ -18,8 +18,9 @@ use http::{Method, Uri};
 use toml::Spanned;
 
 use crate::routes::{Capture, PathPattern, RouteKind, RouteRule, native_rules};
+use crate::server::auth::{BearerToken, MAX_TOKEN_FILE_BYTES};
 use crate::server::limits::Limits;
-use raw::{RawConfig, RawLimits, RawRoute};
+use raw::{RawAdmin, RawConfig, RawLimits, RawRoute};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -43,6 +44,8 @@ pub struct Config {
     pub address_file: Option<PathBuf>,
     /// TLS, when the listener speaks it.
     pub tls: Option<TlsConfig>,
+    /// Authentication of the admin routes besides client certificates.
+    pub admin: AdminConfig,
     /// Budgets.
     pub limits: Limits,
     /// Product routes.
@@ -67,6 +70,13 @@ pub struct TlsConfig {
     pub private_key: PathBuf,
     /// PEM CA certificates for admin client certificates.
     pub admin_client_ca: Option<PathBuf>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, Default)]
+pub struct AdminConfig {
+    /// The token of `bearer_token_file`, read and checked at start.
+    pub bearer_token: Option<BearerToken>,
 }
 
 /// Command-line values, which win over the file.
@@ -166,6 +176,7 @@ impl Validator {
             admin_client_ca: tls.admin_client_ca.map(|p| PathBuf::from(p.into_inner())),
         });
         let address_file = raw.address_file.map(|p| PathBuf::from(p.into_inner()));
+        let admin = self.admin(raw.admin.as_ref());
         match (listen, upstream) {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
                 listen,
@@ -174,6 +185,7 @@ impl Validator {
                 upstream,
                 address_file,
                 tls,
+                admin,
                 limits,
                 routes,
             }),
@@ -220,6 +232,29 @@ impl Validator {
             );
         }
         Some(UpstreamConfig::Http(uri))
+    }
+
+    fn admin(&mut self, raw: Option<&RawAdmin>) -> AdminConfig {
+        let bearer_token = raw
+            .and_then(|admin| admin.bearer_token_file.as_ref())
+            .and_then(|file| self.bearer_token(file));
+        AdminConfig { bearer_token }
+    }
+
+    /// Reads and checks the token file; the error names the file and the
+    /// line of `bearer_token_file`.
+    fn bearer_token(&mut self, file: &Spanned<String>) -> Option<BearerToken> {
+        let line = self.line(file.span().start);
+        let path = Path::new(file.get_ref());
+        let content =
+            match crate::cli::read_limited(path, MAX_TOKEN_FILE_BYTES, "bearer token file") {
+                Ok(content) => content,
+                Err(error) => return self.fail(line, format!("{error:#}")),
+            };
+        match BearerToken::parse(&content) {
+            Ok(token) => Some(token),
+            Err(error) => self.fail(line, format!("{}: {error}", path.display())),
+        }
     }
 
     fn limits(&mut self, raw: &RawLimits) -> Limits {

@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub address_file: Option<Spanned<String>>,
     /// TLS on the listener.
     pub tls: Option<RawTls>,
+    /// Authentication of the admin routes besides client certificates.
+    pub admin: Option<RawAdmin>,
     /// Budgets.
     #[serde(default)]
     pub limits: RawLimits,
@@ -40,6 +42,15 @@ pub struct RawTls {
     /// PEM CA certificates: when set, the admin routes require a client
     /// certificate issued by one of them.
     pub admin_client_ca: Option<Spanned<String>>,
+}
+
+/// `[admin]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// File holding the bearer token that opens the admin routes (one line,
+    /// at least 32 bytes), so that the token is not in the configuration.
+    pub bearer_token_file: Option<Spanned<String>>,
 }
 
 /// `[limits]`: every key optional, defaults in `server::limits`.

@@ -76,3 +76,31 @@ fn routes_need_an_http_upstream() {
     let errors = load(text).unwrap_err();
     assert!(errors[0].message.contains("HTTP upstream"), "{errors:?}");
 }
+
+#[test]
+fn the_bearer_token_is_read_from_its_file_and_a_short_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    std::fs::write(&good, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let config = load(&format!("[admin]\nbearer_token_file = {good:?}\n")).unwrap();
+    let token = config.admin.bearer_token.unwrap();
+    assert!(token.matches(b"0123456789abcdef0123456789abcdef"));
+
+    let short = dir.path().join("short");
+    std::fs::write(&short, "0123456789abcdef\n").unwrap();
+    let text = format!("listen = \"127.0.0.1:1\"\n[admin]\nbearer_token_file = {short:?}\n");
+    let errors = load(&text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 3, "{errors:?}");
+    assert!(errors[0].message.contains("16 bytes"), "{errors:?}");
+    assert!(errors[0].to_string().contains(":3: "), "{errors:?}");
+    assert!(
+        errors[0].message.contains(&short.display().to_string()),
+        "{errors:?}"
+    );
+
+    let missing = dir.path().join("missing");
+    let errors = load(&format!("[admin]\nbearer_token_file = {missing:?}\n")).unwrap_err();
+    assert_eq!(errors[0].line, 2, "{errors:?}");
+    assert!(load("[admin]\ntoken = \"x\"\n").is_err());
+}

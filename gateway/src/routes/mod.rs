@@ -5,7 +5,12 @@
 //! The native API (`/v1/...`) is a fixed set of rules; an HTTP upstream can
 //! replace it with rules naming its own paths, so that an existing store's
 //! API is fronted without changing it. A request no rule names is denied.
+//!
+//! The gateway's own routes come first, whatever the rules say: health and
+//! readiness (open), metrics, the configuration view and the ledger API
+//! under `/v1/admin/ledger/` (admin, see [`Access`]).
 
+pub mod admin;
 pub mod artifacts;
 pub mod listings;
 pub mod ops;
@@ -92,17 +97,71 @@ pub enum Ops {
     Health,
     /// `GET /readyz`: it can serve (upstream reachable).
     Ready,
-    /// `GET /metrics`: Prometheus text (admin).
+    /// `GET /metrics`: Prometheus text.
     Metrics,
-    /// `GET /admin/config`: the configuration in force (admin).
+    /// `GET /admin/config`: the configuration in force.
     Config,
 }
 
 impl Ops {
-    /// Whether the route needs a client certificate when the listener asks
-    /// for one.
-    pub fn is_admin(self) -> bool {
-        matches!(self, Self::Metrics | Self::Config)
+    /// Who may use the route.
+    pub fn access(self) -> Access {
+        match self {
+            Self::Health | Self::Ready => Access::Open,
+            Self::Metrics => Access::AdminWhenConfigured,
+            Self::Config => Access::Admin,
+        }
+    }
+}
+
+/// Who may use one of the gateway's own routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health and readiness probes).
+    Open,
+    /// Administrators once a way to authenticate them is configured, anyone
+    /// before: metrics, so that a scraper works on the default setup and
+    /// needs the admin's certificate or token once either exists.
+    AdminWhenConfigured,
+    /// Administrators only; with no way to authenticate them, nobody.
+    Admin,
+}
+
+/// A read of the ledger through the admin API (`/v1/admin/ledger/...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerRead {
+    /// `entries?product=&digest=&operator=&since=&until=&limit=`.
+    Entries,
+    /// `export?product=&since=&until=`: JSON Lines with proofs.
+    Export,
+    /// `supply-chain/{id}`, the id as it appears in the path (still
+    /// percent-encoded).
+    SupplyChain(String),
+    /// `checkpoint`: the latest signed checkpoint.
+    Checkpoint,
+    /// `key`: the checkpoint verifier key.
+    Key,
+}
+
+/// Where the ledger API lives.
+pub const LEDGER_API: &str = "/v1/admin/ledger/";
+
+impl LedgerRead {
+    /// The read a path below [`LEDGER_API`] names.
+    fn parse(rest: &str) -> Option<Self> {
+        Some(match rest {
+            "entries" => Self::Entries,
+            "export" => Self::Export,
+            "checkpoint" => Self::Checkpoint,
+            "key" => Self::Key,
+            _ => {
+                let id = rest.strip_prefix("supply-chain/")?;
+                if id.is_empty() || id.contains('/') {
+                    return None;
+                }
+                Self::SupplyChain(id.to_owned())
+            }
+        })
     }
 }
 
@@ -111,6 +170,8 @@ impl Ops {
 pub enum Route<'a> {
     /// One of the gateway's own routes.
     Ops(Ops),
+    /// A read of the ledger (admin).
+    Ledger(LedgerRead),
     /// A product route, with what its path captured.
     Product(&'a RouteRule, Captures),
     /// Nothing: denied with 404.
@@ -129,6 +190,9 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
         };
         if let Some(ops) = ops {
             return Route::Ops(ops);
+        }
+        if let Some(read) = path.strip_prefix(LEDGER_API).and_then(LedgerRead::parse) {
+            return Route::Ledger(read);
         }
     }
     rules
@@ -160,5 +224,33 @@ mod tests {
             route(&rules, &Method::GET, "/metrics"),
             Route::Ops(Ops::Metrics)
         ));
+    }
+
+    #[test]
+    fn ledger_reads_are_routed_below_the_admin_prefix() {
+        let rules = native_rules();
+        let read = |method: &Method, path: &str| match route(&rules, method, path) {
+            Route::Ledger(read) => Some(read),
+            _ => None,
+        };
+        assert_eq!(
+            read(&Method::GET, "/v1/admin/ledger/entries"),
+            Some(LedgerRead::Entries)
+        );
+        assert_eq!(
+            read(&Method::GET, "/v1/admin/ledger/supply-chain/cam%2F1"),
+            Some(LedgerRead::SupplyChain("cam%2F1".into()))
+        );
+        for path in [
+            "/v1/admin/ledger/supply-chain/",
+            "/v1/admin/ledger/supply-chain/a/b",
+            "/v1/admin/ledger/",
+            "/v1/admin/ledger/entries/",
+        ] {
+            assert_eq!(read(&Method::GET, path), None, "{path}");
+        }
+        assert_eq!(read(&Method::POST, "/v1/admin/ledger/entries"), None);
+        assert_eq!(Ops::Health.access(), Access::Open);
+        assert_eq!(Ops::Config.access(), Access::Admin);
     }
 }

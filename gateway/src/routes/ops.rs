@@ -1,27 +1,26 @@
 //! The gateway's own routes: health, readiness, metrics and the admin view
-//! of the configuration in force.
+//! of the configuration in force; and the one check every admin route
+//! passes first.
 
 use std::sync::Arc;
 
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
-use super::Ops;
+use super::{Access, Ops};
 use crate::server::Gateway;
 use crate::server::body::{Body, full};
 use crate::server::error::GatewayError;
 use crate::server::pipeline::Connection;
 
-/// Serves one of the gateway's own routes. When the listener asks for
-/// client certificates, the admin routes need one.
+/// Serves one of the gateway's own routes, once [`authorize`] let it through.
 pub async fn serve(
     gateway: &Arc<Gateway>,
     connection: Connection,
+    headers: &HeaderMap,
     ops: Ops,
 ) -> Result<Response<Body>, GatewayError> {
-    if ops.is_admin() && gateway.admin_needs_certificate && !connection.client_certificate {
-        return Err(GatewayError::ClientCertificateRequired);
-    }
+    authorize(gateway, connection, headers, ops.access())?;
     let (status, content_type, body) = match ops {
         Ops::Health => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
         Ops::Ready => match gateway.upstream.ready().await {
@@ -47,6 +46,29 @@ pub async fn serve(
     Ok(response)
 }
 
+/// Lets a request through to a route of the given access: an admin route
+/// needs a verified client certificate or the admin bearer token
+/// ([`crate::server::auth`]), and is closed when neither is configured.
+pub fn authorize(
+    gateway: &Gateway,
+    connection: Connection,
+    headers: &HeaderMap,
+    access: Access,
+) -> Result<(), GatewayError> {
+    let guarded = match access {
+        Access::Open => false,
+        Access::AdminWhenConfigured => gateway.admin.is_configured(),
+        Access::Admin => true,
+    };
+    if !guarded {
+        return Ok(());
+    }
+    gateway
+        .admin
+        .check(connection.client_certificate, headers)
+        .map_err(GatewayError::AdminRefused)
+}
+
 fn admin_view(gateway: &Gateway) -> String {
     let config = &gateway.config;
     let limits = &config.limits;
@@ -58,11 +80,12 @@ fn admin_view(gateway: &Gateway) -> String {
     let view = json!({
         "listen": config.listen.to_string(),
         "tls": config.tls.is_some(),
-        "admin_client_certificates": gateway.admin_needs_certificate,
+        "admin_client_certificates": gateway.admin.client_certificates,
+        "admin_bearer_token": gateway.admin.bearer_token.is_some(),
         "upstream": gateway.upstream.describe(),
         "policy": {"name": gateway.policy.name(), "digest": gateway.policy.digest().to_string()},
         "accepted_artifacts": gateway.accepted.len(),
-        "ledger": if gateway.decisions.is_some() { "recording" } else { "not wired in" },
+        "ledger": "recording",
         "limits": {
             "max_header_bytes": limits.max_header_bytes,
             "max_listing_bytes": limits.max_listing_bytes,

@@ -10,6 +10,7 @@ use cragate_verifier::verdict::Verdict;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::{Value, json};
 
+use super::auth::Refusal;
 use super::body::{Body, full};
 
 /// Who caused an error.
@@ -30,9 +31,9 @@ pub enum GatewayError {
     /// No route.
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
-    /// An admin route without a verified client certificate.
-    #[error("this route needs a client certificate")]
-    ClientCertificateRequired,
+    /// An admin route without an administrator's credentials.
+    #[error(transparent)]
+    AdminRefused(Refusal),
     /// The body is not a usable listing.
     #[error("the listing cannot be used: {0}")]
     MalformedListing(#[from] EvidenceError),
@@ -79,6 +80,9 @@ pub enum GatewayError {
     /// accepted (503: try again).
     #[error("the ledger cannot record the decision: {0}")]
     Ledger(String),
+    /// The ledger could not be read (admin API).
+    #[error("the ledger cannot be read: {0}")]
+    LedgerRead(String),
     /// Any other failure of the gateway.
     #[error("internal error: {0}")]
     Internal(String),
@@ -91,7 +95,9 @@ impl GatewayError {
             Self::UpstreamUnavailable(_) | Self::UpstreamTimeout | Self::UpstreamInvalid(_) => {
                 ErrorSource::Upstream
             }
-            Self::Storage(_) | Self::Ledger(_) | Self::Internal(_) => ErrorSource::Gateway,
+            Self::Storage(_) | Self::Ledger(_) | Self::LedgerRead(_) | Self::Internal(_) => {
+                ErrorSource::Gateway
+            }
             _ => ErrorSource::Client,
         }
     }
@@ -100,7 +106,8 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NoRoute { .. } | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::ClientCertificateRequired => StatusCode::FORBIDDEN,
+            Self::AdminRefused(Refusal::CredentialsRequired) => StatusCode::UNAUTHORIZED,
+            Self::AdminRefused(_) => StatusCode::FORBIDDEN,
             Self::MalformedListing(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -110,7 +117,9 @@ impl GatewayError {
             Self::UpstreamUnavailable(_) | Self::UpstreamInvalid(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Ledger(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Storage(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Storage(_) | Self::LedgerRead(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -118,7 +127,12 @@ impl GatewayError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NoRoute { .. } => "no-route",
-            Self::ClientCertificateRequired => "client-certificate-required",
+            Self::AdminRefused(refusal) => match refusal {
+                Refusal::NotConfigured => "admin-closed",
+                Refusal::CertificateRequired => "client-certificate-required",
+                Refusal::CredentialsRequired => "credentials-required",
+                Refusal::TokenMismatch => "token-mismatch",
+            },
             Self::MalformedListing(_) => "malformed-listing",
             Self::BadRequest(_) => "bad-request",
             Self::TooLarge { .. } => "too-large",
@@ -134,6 +148,7 @@ impl GatewayError {
             Self::UpstreamInvalid(_) => "upstream-invalid",
             Self::Storage(_) => "storage",
             Self::Ledger(_) => "ledger-unavailable",
+            Self::LedgerRead(_) => "ledger-read",
             Self::Internal(_) => "internal",
         }
     }
@@ -174,6 +189,13 @@ pub fn error_response(error: &GatewayError) -> Response<Body> {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    if let GatewayError::AdminRefused(Refusal::CredentialsRequired) = error {
+        // RFC 6750 §3: a 401 names the scheme that would be accepted.
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"cragate-admin\""),
+        );
+    }
     if let GatewayError::RangeNotSatisfiable { size } = error
         && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
     {

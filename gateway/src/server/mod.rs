@@ -2,6 +2,7 @@
 //! through only what the policy accepts. The request pipeline is documented
 //! in [`pipeline`]; listeners, TLS, limits and shutdown live beside it.
 
+pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use cragate::ledger::RedbLedger;
 use cragate_verifier::policy::Policy;
 use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
@@ -24,6 +26,7 @@ use jiff::Timestamp;
 use crate::config::{Config, UpstreamConfig};
 use crate::policies;
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
+use auth::AdminAuth;
 use cache::VerdictCache;
 use index::AcceptedIndex;
 use metrics::Metrics;
@@ -46,23 +49,32 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Where each decision is recorded before its response is sent: the
     /// ledger in the data directory (see [`record`]).
-    pub decisions: Option<Arc<dyn DecisionSink>>,
+    pub decisions: Arc<dyn DecisionSink>,
+    /// The same ledger, for the admin API's reads (the process holds the
+    /// file open, so reads go through this handle; writes go through the
+    /// sink's group-commit writer).
+    pub ledger: Arc<RedbLedger>,
     /// Folder for uploads in progress, on the catalog's file system.
     pub temp_dir: PathBuf,
-    /// Whether admin routes need a client certificate.
-    pub admin_needs_certificate: bool,
+    /// How administrators authenticate.
+    pub admin: AdminAuth,
 }
 
 /// Opens the ledger in the data directory (creating it and its signing key
-/// on first start) behind a group-commit writer.
-fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<Arc<dyn DecisionSink>> {
+/// on first start): one handle for reads, and a sink that appends through a
+/// group-commit writer on the same handle.
+fn open_ledger(
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(Arc<RedbLedger>, Arc<dyn DecisionSink>)> {
     let dir = cragate::ledger::DataDir::new(data_dir);
     let store = dir
         .open(cragate::ledger::redb_store::StoreOptions::default())
         .with_context(|| format!("cannot open the ledger in {}", data_dir.display()))?;
-    let appender = cragate::ledger::Appender::start(Arc::new(store))
+    let store = Arc::new(store);
+    let appender = cragate::ledger::Appender::start(Arc::clone(&store) as _)
         .context("cannot start the ledger writer")?;
-    Ok(Arc::new(record::LedgerSink::new(Arc::new(appender))))
+    let sink = Arc::new(record::LedgerSink::new(Arc::new(appender)));
+    Ok((store, sink))
 }
 
 impl Gateway {
@@ -92,19 +104,36 @@ impl Gateway {
                 (Upstream::Http(Box::new(upstream)), accepted, temp_dir)
             }
         };
-        let admin_needs_certificate = config
-            .tls
-            .as_ref()
-            .is_some_and(|tls| tls.admin_client_ca.is_some());
+        let admin = AdminAuth {
+            client_certificates: config
+                .tls
+                .as_ref()
+                .is_some_and(|tls| tls.admin_client_ca.is_some()),
+            bearer_token: config.admin.bearer_token.clone(),
+        };
+        if !admin.is_configured() {
+            eprintln!(
+                "cragate: admin routes are closed: neither [tls] admin_client_ca nor [admin] bearer_token_file is set"
+            );
+        }
+        if admin.bearer_token.is_some() && config.tls.is_none() && !config.listen.ip().is_loopback()
+        {
+            eprintln!(
+                "cragate: warning: the admin bearer token is accepted without TLS on {}: it crosses the network in clear",
+                config.listen
+            );
+        }
+        let (ledger, decisions) = open_ledger(&config.data_dir)?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             policy: Arc::new(policy),
             upstream,
             accepted,
             metrics: Metrics::default(),
-            decisions: Some(open_ledger(&config.data_dir)?),
+            decisions,
+            ledger,
             temp_dir,
-            admin_needs_certificate,
+            admin,
             config,
         })
     }

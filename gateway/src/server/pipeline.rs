@@ -43,13 +43,12 @@ use super::cache::VerdictKey;
 use super::error::{ErrorSource, GatewayError, error_response};
 use super::record::DecisionRecord;
 use crate::policies;
-use crate::routes::{self, Route, RouteKind, artifacts, listings, ops};
+use crate::routes::{self, Route, RouteKind, admin, artifacts, listings, ops};
 
 /// Where decisions are recorded, durably, before the response is sent.
 ///
-/// The ledger implements it. There is deliberately no implementation that
-/// does nothing: until the ledger is wired in, [`Gateway::decisions`] is
-/// `None` and no decision is recorded anywhere but in the metrics.
+/// The ledger implements it ([`super::record::LedgerSink`]); there is
+/// deliberately no implementation that does nothing.
 pub trait DecisionSink: Send + Sync + std::fmt::Debug {
     /// Records one decision durably; an error denies the request.
     fn record<'a>(
@@ -101,7 +100,14 @@ async fn dispatch(
 ) -> (&'static str, Result<Response<Body>, GatewayError>) {
     let path = request.uri().path().to_owned();
     match routes::route(&gateway.config.routes, request.method(), &path) {
-        Route::Ops(which) => ("ops", ops::serve(gateway, connection, which).await),
+        Route::Ops(which) => (
+            "ops",
+            ops::serve(gateway, connection, request.headers(), which).await,
+        ),
+        Route::Ledger(read) => (
+            "admin-ledger",
+            admin::serve(gateway, connection, request.headers(), request.uri(), read).await,
+        ),
         Route::Unknown => (
             "unknown",
             Err(GatewayError::NoRoute {
@@ -241,8 +247,8 @@ pub async fn decide(
     recording: Recording<'_>,
 ) -> Result<(), GatewayError> {
     gateway.metrics.decision(verdict);
-    if let (Some(sink), Recording::New(record)) = (&gateway.decisions, recording) {
-        sink.record(record).await?;
+    if let Recording::New(record) = recording {
+        gateway.decisions.record(record).await?;
     }
     match verdict.decision() {
         Decision::Allow | Decision::Warn => Ok(()),
