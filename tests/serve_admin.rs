@@ -222,3 +222,46 @@ fn python_verify(file: &Path, key: &str) -> Output {
         .output()
         .unwrap()
 }
+
+#[test]
+fn an_outbound_supply_recorded_through_the_api_is_in_the_supply_chain() {
+    let gateway = gateway_with_decisions();
+    let header = format!("Authorization: Bearer {TOKEN}");
+    let shipment = r#"{"direction": "outbound", "product": "vaultkey-desktop",
+        "release": "3.1.0", "quantity": 250,
+        "counterparty": {"id": "nordhandel-ab", "name": "Nordhandel AB",
+                         "postal_address": "Kungsgatan 7, 111 43 Stockholm, Sweden"},
+        "supplied_on": "2026-11-20", "support_end": "2032-12-31"}"#;
+    let url = gateway.url("/v1/admin/ledger/supply-links");
+    let anonymous = curl(&url, &["-X", "POST", "--data-binary", shipment]);
+    assert_eq!(anonymous.status, 401, "{anonymous:?}");
+    let recorded = curl(
+        &url,
+        &["-X", "POST", "-H", &header, "--data-binary", shipment],
+    );
+    assert_eq!(recorded.status, 201, "{recorded:?}");
+    assert!(recorded.json()["index"].as_u64().is_some(), "{recorded:?}");
+
+    let bad = curl(
+        &url,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            &header,
+            "--data-binary",
+            r#"{"direction": "sideways"}"#,
+        ],
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
+
+    let chain = admin(&gateway, "/v1/admin/ledger/supply-chain/vaultkey-desktop").json();
+    let customers: Vec<&str> = chain["downstream"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["body"]["counterparty"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(customers, ["Nordhandel AB"], "{chain}");
+    assert_eq!(chain["upstream"].as_array().unwrap().len(), 1, "{chain}");
+}

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cragate::ledger::entry::{Entry, EntryBody, Submission};
 use cragate::ledger::export::{self, Selection};
 use cragate::ledger::{LedgerError, LedgerStore, OperatorId, ProductId, Query, supply_chain};
 use cragate_verifier::Digest;
@@ -77,6 +78,52 @@ pub async fn serve(
             Ok(response("text/plain; charset=utf-8", key))
         }
     }
+}
+
+/// Largest supply-link body accepted (a record is well under 1 KiB).
+const MAX_SUPPLY_LINK_BYTES: u64 = 64 * 1024;
+
+/// `POST /v1/admin/ledger/supply-links`: records a supply (Art. 23), for
+/// example an outbound shipment to a customer taken from the operator's
+/// order system, so that `supply-chain` names everyone a recall must reach.
+/// The body is a `supply_link` entry body (`direction`, `product`,
+/// `release`, `quantity`, `counterparty` {`id`, `name`, `postal_address`},
+/// `supplied_on`, `support_end`); it is appended durably before the `201`,
+/// whose body is the stored record with its index.
+pub async fn record_supply(
+    gateway: &Arc<Gateway>,
+    connection: Connection,
+    request: http::Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    super::ops::authorize(gateway, connection, request.headers(), Access::Admin)?;
+    let (parts, body) = request.into_parts();
+    crate::server::pipeline::limits(&parts, MAX_SUPPLY_LINK_BYTES)?;
+    let body = crate::server::body::read_limited(
+        body,
+        MAX_SUPPLY_LINK_BYTES,
+        gateway.config.limits.body_idle_timeout,
+    )
+    .await?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    if let Some(map) = value.as_object_mut() {
+        map.insert("kind".into(), serde_json::Value::from("supply_link"));
+    }
+    let body: EntryBody =
+        serde_json::from_value(value).map_err(|e| bad(format!("not a supply link: {e}")))?;
+    let entry = Entry {
+        time: Timestamp::now(),
+        body,
+    };
+    let submission = Submission::new(entry).map_err(|e| bad(e.to_string()))?;
+    let receipt = gateway
+        .appender
+        .append(submission)
+        .await
+        .map_err(|e| GatewayError::Ledger(e.to_string()))?;
+    let mut response = json_response(&json!({"index": receipt.index}))?;
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
 }
 
 /// `entries`: the records `cragate ledger query` prints, as one JSON

@@ -172,6 +172,8 @@ pub enum Route<'a> {
     Ops(Ops),
     /// A read of the ledger (admin).
     Ledger(LedgerRead),
+    /// `POST /v1/admin/ledger/supply-links`: a supply recorded (admin).
+    SupplyLink,
     /// A product route, with what its path captured.
     Product(&'a RouteRule, Captures),
     /// Nothing: denied with 404.
@@ -194,6 +196,9 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
         if let Some(read) = path.strip_prefix(LEDGER_API).and_then(LedgerRead::parse) {
             return Route::Ledger(read);
         }
+    }
+    if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {
+        return Route::SupplyLink;
     }
     rules
         .iter()

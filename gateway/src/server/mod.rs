@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cragate::ledger::RedbLedger;
+use cragate::ledger::{Appender, RedbLedger};
 use cragate_verifier::policy::Policy;
 use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
@@ -54,6 +54,8 @@ pub struct Gateway {
     /// file open, so reads go through this handle; writes go through the
     /// sink's group-commit writer).
     pub ledger: Arc<RedbLedger>,
+    /// The ledger's group-commit writer, for entries the admin API records.
+    pub appender: Arc<Appender>,
     /// Folder for uploads in progress, on the catalog's file system.
     pub temp_dir: PathBuf,
     /// How administrators authenticate.
@@ -65,7 +67,7 @@ pub struct Gateway {
 /// group-commit writer on the same handle.
 fn open_ledger(
     data_dir: &std::path::Path,
-) -> anyhow::Result<(Arc<RedbLedger>, Arc<dyn DecisionSink>)> {
+) -> anyhow::Result<(Arc<RedbLedger>, Arc<Appender>, Arc<dyn DecisionSink>)> {
     let dir = cragate::ledger::DataDir::new(data_dir);
     let store = dir
         .open(cragate::ledger::redb_store::StoreOptions::default())
@@ -73,8 +75,9 @@ fn open_ledger(
     let store = Arc::new(store);
     let appender = cragate::ledger::Appender::start(Arc::clone(&store) as _)
         .context("cannot start the ledger writer")?;
-    let sink = Arc::new(record::LedgerSink::new(Arc::new(appender)));
-    Ok((store, sink))
+    let appender = Arc::new(appender);
+    let sink = Arc::new(record::LedgerSink::new(Arc::clone(&appender)));
+    Ok((store, appender, sink))
 }
 
 impl Gateway {
@@ -123,7 +126,7 @@ impl Gateway {
                 config.listen
             );
         }
-        let (ledger, decisions) = open_ledger(&config.data_dir)?;
+        let (ledger, appender, decisions) = open_ledger(&config.data_dir)?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             policy: Arc::new(policy),
@@ -131,6 +134,7 @@ impl Gateway {
             accepted,
             metrics: Metrics::default(),
             decisions,
+            appender,
             ledger,
             temp_dir,
             admin,

@@ -108,6 +108,10 @@ async fn dispatch(
             "admin-ledger",
             admin::serve(gateway, connection, request.headers(), request.uri(), read).await,
         ),
+        Route::SupplyLink => (
+            "admin-ledger",
+            admin::record_supply(gateway, connection, request).await,
+        ),
         Route::Unknown => (
             "unknown",
             Err(GatewayError::NoRoute {
