@@ -65,9 +65,14 @@ pub struct Gateway {
 /// Opens the ledger in the data directory (creating it and its signing key
 /// on first start): one handle for reads, and a sink that appends through a
 /// group-commit writer on the same handle.
-fn open_ledger(
-    data_dir: &std::path::Path,
-) -> anyhow::Result<(Arc<RedbLedger>, Arc<Appender>, Arc<dyn DecisionSink>)> {
+/// The ledger as the gateway uses it.
+struct OpenLedger {
+    store: Arc<RedbLedger>,
+    appender: Arc<Appender>,
+    sink: Arc<dyn DecisionSink>,
+}
+
+fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<OpenLedger> {
     let dir = cragate::ledger::DataDir::new(data_dir);
     let store = dir
         .open(cragate::ledger::redb_store::StoreOptions::default())
@@ -77,7 +82,11 @@ fn open_ledger(
         .context("cannot start the ledger writer")?;
     let appender = Arc::new(appender);
     let sink = Arc::new(record::LedgerSink::new(Arc::clone(&appender)));
-    Ok((store, appender, sink))
+    Ok(OpenLedger {
+        store,
+        appender,
+        sink,
+    })
 }
 
 impl Gateway {
@@ -126,7 +135,11 @@ impl Gateway {
                 config.listen
             );
         }
-        let (ledger, appender, decisions) = open_ledger(&config.data_dir)?;
+        let OpenLedger {
+            store: ledger,
+            appender,
+            sink: decisions,
+        } = open_ledger(&config.data_dir)?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             policy: Arc::new(policy),
