@@ -62,16 +62,17 @@ pub struct Gateway {
     pub admin: AdminAuth,
 }
 
-/// Opens the ledger in the data directory (creating it and its signing key
-/// on first start): one handle for reads, and a sink that appends through a
-/// group-commit writer on the same handle.
-/// The ledger as the gateway uses it.
+/// The ledger as the gateway uses it: one handle for reads, the
+/// group-commit writer on the same handle, and the decision sink in front
+/// of the writer.
 struct OpenLedger {
     store: Arc<RedbLedger>,
     appender: Arc<Appender>,
     sink: Arc<dyn DecisionSink>,
 }
 
+/// Opens the ledger in the data directory, creating it and its signing key
+/// on first start.
 fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<OpenLedger> {
     let dir = cragate::ledger::DataDir::new(data_dir);
     let store = dir
