@@ -44,11 +44,16 @@ pub struct HttpUpstream {
 impl HttpUpstream {
     /// A client for `base` (scheme and authority).
     pub fn new(base: Uri, timeout: Duration) -> Result<Self, GatewayError> {
+        // Small requests and answers go out at once, as nginx's
+        // `tcp_nodelay` does for keep-alive connections.
+        let mut tcp = HttpConnector::new();
+        tcp.set_nodelay(true);
+        tcp.enforce_http(false);
         let connector = HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(tcp);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(connector);
