@@ -2,7 +2,6 @@
 //! tampered with, queried and exported through the binary, and the export
 //! checked by both `ledger verify-export` and the independent Python script.
 
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use cragate::ledger::entry::{
@@ -13,7 +12,7 @@ use cragate::ledger::{DataDir, LedgerStore, StoreOptions, Submission};
 use cragate_verifier::Digest;
 use redb::ReadableTable;
 
-use crate::util::{cragate, stderr};
+use crate::util::{cragate, python_verify_export, stderr, verify_export};
 
 const DOC: &[u8] = br#"{"format":"cragate.doc/v1","product":{"name":"ACME Cam X200"}}"#;
 
@@ -314,7 +313,7 @@ fn an_export_verifies_with_cragate_and_with_the_python_script() {
     let verified = verify_export(&file, Some(&key));
     assert!(verified.status.success(), "{}", stderr(&verified));
     assert!(stdout(&verified).starts_with("export verified: 10 entries and 1 documents"));
-    let script = python_verify(&file, &key);
+    let script = python_verify_export(&file, &key);
     assert!(script.status.success(), "{}", stderr(&script));
     assert_eq!(
         stdout(&script),
@@ -337,7 +336,7 @@ fn an_export_verifies_with_cragate_and_with_the_python_script() {
         "{}",
         stderr(&refused)
     );
-    assert_eq!(python_verify(&tampered, &key).status.code(), Some(1));
+    assert_eq!(python_verify_export(&tampered, &key).status.code(), Some(1));
 
     // Another ledger's key does not verify it.
     let (_other_dir, other) = build_ledger();
@@ -346,7 +345,10 @@ fn an_export_verifies_with_cragate_and_with_the_python_script() {
         verify_export(&file, Some(&other_key)).status.code(),
         Some(1)
     );
-    assert_eq!(python_verify(&file, &other_key).status.code(), Some(1));
+    assert_eq!(
+        python_verify_export(&file, &other_key).status.code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -374,31 +376,4 @@ fn an_export_by_time_range_carries_no_documents_it_does_not_name() {
         "{}",
         stdout(&verified)
     );
-}
-
-fn verify_export(file: &Path, key: Option<&str>) -> Output {
-    let mut command = cragate();
-    command.args(["ledger", "verify-export"]).arg(file);
-    if let Some(key) = key {
-        command.args(["--key", key]);
-    }
-    command.output().unwrap()
-}
-
-/// Runs the independent verifier with the project's virtual environment
-/// (set up by scripts/test), or the system Python.
-fn python_verify(file: &Path, key: &str) -> Output {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let venv = root.join(".venv/bin/python");
-    let python = if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    };
-    std::process::Command::new(python)
-        .arg(root.join("scripts/verify-ledger-export.py"))
-        .arg(file)
-        .args(["--key", key])
-        .output()
-        .unwrap()
 }

@@ -3,13 +3,10 @@
 //! its exports verify with `cragate ledger verify-export` and the
 //! independent Python verifier.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
 use serde_json::Value;
 
 use crate::serve_util::*;
-use crate::util::{cragate, stderr};
+use crate::util::{cragate, python_verify_export, stderr, verify_export};
 
 const TOKEN: &str = "3f1c0e5b9a7d4e2f8b6a1c3d5e7f9a0b2c4d6e8f";
 
@@ -137,14 +134,14 @@ fn an_export_from_the_api_verifies_with_cragate_and_with_the_python_script() {
     // supply link of the accepted one.
     assert_eq!(entries, 7);
 
-    let verified = verify_export(&file, &key);
+    let verified = verify_export(&file, Some(&key));
     assert!(verified.status.success(), "{}", stderr(&verified));
     let stdout = String::from_utf8_lossy(&verified.stdout);
     assert!(
         stdout.starts_with("export verified: 7 entries and 4 documents"),
         "{stdout}"
     );
-    let script = python_verify(&file, &key);
+    let script = python_verify_export(&file, &key);
     assert!(script.status.success(), "{}", stderr(&script));
 
     // One changed byte in the served export fails both verifiers.
@@ -152,8 +149,8 @@ fn an_export_from_the_api_verifies_with_cragate_and_with_the_python_script() {
     let tampered = gateway.dir.path().join("tampered.jsonl");
     std::fs::write(&tampered, text.replacen("\\\"allow\\\"", "\\\"deny\\\"", 1)).unwrap();
     assert_ne!(std::fs::read(&tampered).unwrap(), text.as_bytes());
-    assert_eq!(verify_export(&tampered, &key).status.code(), Some(1));
-    assert_eq!(python_verify(&tampered, &key).status.code(), Some(1));
+    assert_eq!(verify_export(&tampered, Some(&key)).status.code(), Some(1));
+    assert_eq!(python_verify_export(&tampered, &key).status.code(), Some(1));
 
     let unselected = admin(&gateway, "/v1/admin/ledger/export");
     assert_eq!(unselected.status, 400, "{unselected:?}");
@@ -194,33 +191,6 @@ fn a_short_bearer_token_is_refused_with_the_file_and_line() {
     let stderr = stderr(&out);
     assert!(stderr.contains("cragate.toml:4: "), "{stderr}");
     assert!(stderr.contains("9 bytes; at least 32"), "{stderr}");
-}
-
-fn verify_export(file: &Path, key: &str) -> Output {
-    cragate()
-        .args(["ledger", "verify-export"])
-        .arg(file)
-        .args(["--key", key])
-        .output()
-        .unwrap()
-}
-
-/// The independent verifier, with the project's virtual environment when
-/// there is one.
-fn python_verify(file: &Path, key: &str) -> Output {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let venv = root.join(".venv/bin/python");
-    let python = if venv.exists() {
-        venv
-    } else {
-        PathBuf::from("python3")
-    };
-    std::process::Command::new(python)
-        .arg(root.join("scripts/verify-ledger-export.py"))
-        .arg(file)
-        .args(["--key", key])
-        .output()
-        .unwrap()
 }
 
 #[test]

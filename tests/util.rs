@@ -1,6 +1,6 @@
 //! Helpers shared by the end-to-end tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `cragate` binary under test.
@@ -16,4 +16,33 @@ pub fn testdata() -> PathBuf {
 /// Stderr as text, for assertion messages.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `cragate ledger verify-export FILE [--key KEY]`.
+pub fn verify_export(file: &Path, key: Option<&str>) -> Output {
+    let mut command = cragate();
+    command.args(["ledger", "verify-export"]).arg(file);
+    if let Some(key) = key {
+        command.args(["--key", key]);
+    }
+    command.output().unwrap()
+}
+
+/// `scripts/verify-ledger-export.py FILE --key KEY`, the independent
+/// verifier, with the project's virtual environment (set up by
+/// scripts/test) when there is one, or the system Python.
+pub fn python_verify_export(file: &Path, key: &str) -> Output {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = root.join(".venv/bin/python");
+    let python = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    };
+    Command::new(python)
+        .arg(root.join("scripts/verify-ledger-export.py"))
+        .arg(file)
+        .args(["--key", key])
+        .output()
+        .unwrap()
 }
