@@ -131,9 +131,16 @@ impl Config {
             let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
             vec![error(&name, line, e.message().to_owned())]
         })?;
+        // Relative paths in a file are relative to the file, like the paths
+        // a policy names; those on the command line to the working folder.
+        let base = file
+            .and_then(Path::parent)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(Path::to_path_buf);
         Validator {
             name,
             text,
+            base,
             errors: Vec::new(),
         }
         .validate(raw, overrides)
@@ -143,6 +150,8 @@ impl Config {
 struct Validator {
     name: String,
     text: String,
+    /// The configuration file's folder, for its relative paths.
+    base: Option<PathBuf>,
     errors: Vec<ConfigError>,
 }
 
@@ -157,13 +166,13 @@ impl Validator {
             .and_then(|(text, line)| self.parse_with(line, text.parse(), "listen must be IP:PORT"));
         let data_dir = self
             .pick(&raw.data_dir, &overrides.data_dir, DEFAULT_DATA_DIR)
-            .map(|(text, _)| PathBuf::from(text))
+            .map(|(text, line)| self.path(&text, line))
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let policy = overrides
-            .policy
-            .clone()
-            .or_else(|| raw.policy.as_ref().map(|p| p.get_ref().clone()))
-            .map(PathBuf::from);
+        let policy = match (&overrides.policy, &raw.policy) {
+            (Some(cli), _) => Some(PathBuf::from(cli)),
+            (None, Some(file)) => Some(self.in_file(file.get_ref())),
+            (None, None) => None,
+        };
         let default_upstream = format!("dir:{}", data_dir.join("catalog").display());
         let upstream = self
             .pick(&raw.upstream, &overrides.upstream, &default_upstream)
@@ -171,11 +180,11 @@ impl Validator {
         let limits = self.limits(&raw.limits);
         let routes = self.routes(&raw.routes, upstream.as_ref());
         let tls = raw.tls.map(|tls| TlsConfig {
-            certificate: PathBuf::from(tls.certificate.into_inner()),
-            private_key: PathBuf::from(tls.private_key.into_inner()),
-            admin_client_ca: tls.admin_client_ca.map(|p| PathBuf::from(p.into_inner())),
+            certificate: self.in_file(tls.certificate.get_ref()),
+            private_key: self.in_file(tls.private_key.get_ref()),
+            admin_client_ca: tls.admin_client_ca.map(|p| self.in_file(p.get_ref())),
         });
-        let address_file = raw.address_file.map(|p| PathBuf::from(p.into_inner()));
+        let address_file = raw.address_file.map(|p| self.in_file(p.get_ref()));
         let admin = self.admin(raw.admin.as_ref());
         match (listen, upstream) {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
@@ -193,6 +202,24 @@ impl Validator {
                 self.errors.sort_by_key(|e| e.line);
                 Err(self.errors)
             }
+        }
+    }
+
+    /// A path written in the configuration file, relative to the file.
+    fn in_file(&self, path: &str) -> PathBuf {
+        match &self.base {
+            Some(base) if Path::new(path).is_relative() => base.join(path),
+            _ => PathBuf::from(path),
+        }
+    }
+
+    /// A path from [`Self::pick`]: relative to the file when it came from
+    /// the file (line > 0), else as given.
+    fn path(&self, path: &str, line: usize) -> PathBuf {
+        if line > 0 {
+            self.in_file(path)
+        } else {
+            PathBuf::from(path)
         }
     }
 
@@ -216,7 +243,7 @@ impl Validator {
             if dir.is_empty() {
                 return self.fail(line, "upstream dir: needs a folder".to_owned());
             }
-            return Some(UpstreamConfig::Dir(PathBuf::from(dir)));
+            return Some(UpstreamConfig::Dir(self.path(dir, line)));
         }
         let uri: Uri = self.parse_with(
             line,
@@ -245,9 +272,9 @@ impl Validator {
     /// line of `bearer_token_file`.
     fn bearer_token(&mut self, file: &Spanned<String>) -> Option<BearerToken> {
         let line = self.line(file.span().start);
-        let path = Path::new(file.get_ref());
+        let path = self.in_file(file.get_ref());
         let content =
-            match crate::cli::read_limited(path, MAX_TOKEN_FILE_BYTES, "bearer token file") {
+            match crate::cli::read_limited(&path, MAX_TOKEN_FILE_BYTES, "bearer token file") {
                 Ok(content) => content,
                 Err(error) => return self.fail(line, format!("{error:#}")),
             };

@@ -104,3 +104,31 @@ fn the_bearer_token_is_read_from_its_file_and_a_short_one_is_refused() {
     assert_eq!(errors[0].line, 2, "{errors:?}");
     assert!(load("[admin]\ntoken = \"x\"\n").is_err());
 }
+
+#[test]
+fn relative_paths_in_a_file_are_relative_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("etc");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("token"), "a".repeat(40)).unwrap();
+    let file = folder.join("cragate.toml");
+    std::fs::write(
+        &file,
+        "data_dir = \"state\"\npolicy = \"policies/store.toml\"\n[admin]\nbearer_token_file = \"token\"\n",
+    )
+    .unwrap();
+    let config = Config::load(Some(&file), &Overrides::default()).unwrap();
+    assert_eq!(config.data_dir, folder.join("state"));
+    assert_eq!(config.policy, Some(folder.join("policies/store.toml")));
+    assert_eq!(
+        config.upstream,
+        UpstreamConfig::Dir(folder.join("state").join("catalog"))
+    );
+
+    let overrides = Overrides {
+        data_dir: Some("elsewhere".to_owned()),
+        ..Overrides::default()
+    };
+    let config = Config::load(Some(&file), &overrides).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("elsewhere"));
+}
