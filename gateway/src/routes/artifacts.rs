@@ -151,7 +151,8 @@ pub async fn download(
                     "the artifact is {length:?} bytes upstream; the accepted listing declares {size}"
                 )));
             }
-            VerifiedBody::new(answer.into_body(), digest, size, start, end).boxed_unsync()
+            let idle = gateway.config.limits.upstream_timeout;
+            VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle).boxed_unsync()
         }
     };
     let mut response = Response::new(body);

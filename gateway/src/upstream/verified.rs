@@ -6,13 +6,18 @@
 //! which aborts the client's connection: the client never receives a
 //! complete response for bytes that do not match. A range request is
 //! served from the whole object, so that the whole object is still checked.
+//! An upstream that sends nothing for the idle budget fails the body the
+//! same way, so a stalled upstream cannot hold a client connection forever.
 
+use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use cragate_verifier::{Digest, Hasher};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use tokio::time::{Instant, Sleep};
 
 use crate::server::body::BodyError;
 
@@ -27,12 +32,19 @@ pub struct VerifiedBody {
     start: u64,
     end: u64,
     held: Option<Bytes>,
+    idle: Duration,
+    idle_deadline: Pin<Box<Sleep>>,
 }
 
 impl VerifiedBody {
     /// Streams bytes `start..end` of `inner`, which must hash to `expected`
-    /// and be `size` bytes long.
-    pub fn new(inner: Incoming, expected: Digest, size: u64, start: u64, end: u64) -> Self {
+    /// and be `size` bytes long, with at most `idle` between two pieces.
+    pub fn new(
+        inner: Incoming,
+        expected: Digest,
+        (size, start, end): (u64, u64, u64),
+        idle: Duration,
+    ) -> Self {
         Self {
             inner,
             hasher: Some(Hasher::new()),
@@ -42,6 +54,8 @@ impl VerifiedBody {
             start,
             end,
             held: None,
+            idle,
+            idle_deadline: Box::pin(tokio::time::sleep(idle)),
         }
     }
 
@@ -87,7 +101,23 @@ impl Body for VerifiedBody {
             if this.hasher.is_none() {
                 return Poll::Ready(None);
             }
-            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            let polled = match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(polled) => polled,
+                Poll::Pending => {
+                    if this.idle_deadline.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.hasher = None;
+                    return Poll::Ready(Some(Err(format!(
+                        "the upstream sent nothing for {:?}",
+                        this.idle
+                    )
+                    .into())));
+                }
+            };
+            let next = Instant::now() + this.idle;
+            this.idle_deadline.as_mut().reset(next);
+            match polled {
                 Some(Ok(frame)) => {
                     let Ok(data) = frame.into_data() else {
                         continue;
