@@ -182,6 +182,19 @@ fn nesting_ten_thousand_deep_is_refused_with_exit_2() {
     );
 }
 
+/// `cragate check` on the module-H router listing under `policy`.
+fn check_router(policy: &Path, extra: &[&str]) -> Output {
+    let listing = root().join("testdata/cra/router_module_h_pass/listing.json");
+    let mut args = vec![
+        "check",
+        listing.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    cragate(&args)
+}
+
 #[test]
 fn an_invalid_policy_is_rejected_with_every_error_and_its_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -191,13 +204,7 @@ fn an_invalid_policy_is_rejected_with_every_error_and_its_line() {
         "format = \"cragate.policy/v1\"\nname = \"bad\"\nmode = \"strict\"\n\n[checks]\nwarn = [\"ce.nope\"]\ncolour = 3\n\n[support]\nminimum_years = \"five\"\n\n[notified_bodies]\nlist = \"missing.json\"\n",
     )
     .unwrap();
-    let listing = root().join("testdata/cra/router_module_h_pass/listing.json");
-    let output = cragate(&[
-        "check",
-        listing.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
+    let output = check_router(&policy, &[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     for expected in [
@@ -222,13 +229,7 @@ fn a_missing_referenced_file_is_reported_at_its_line() {
         "format = \"cragate.policy/v1\"\nname = \"p\"\n[notified_bodies]\nlist = \"nando.json\"\n",
     )
     .unwrap();
-    let listing = root().join("testdata/cra/router_module_h_pass/listing.json");
-    let output = cragate(&[
-        "check",
-        listing.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
+    let output = check_router(&policy, &[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("p.toml:4:8:"));
 }
@@ -245,19 +246,9 @@ fn the_policy_digest_covers_referenced_files() {
     let nando =
         std::fs::read_to_string(root().join("policies/notified-bodies/illustrative-nando.json"))
             .unwrap();
-    let listing = root().join("testdata/cra/router_module_h_pass/listing.json");
     let digest = |nando: &str| {
         std::fs::write(dir.path().join("nando.json"), nando).unwrap();
-        let out = cragate(&[
-            "check",
-            listing.to_str().unwrap(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--at",
-            AT,
-            "--format",
-            "json",
-        ]);
+        let out = check_router(&policy, &["--at", AT, "--format", "json"]);
         let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
         verdict["policy"]["digest"].as_str().unwrap().to_owned()
     };
