@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers may unwrap, as tests do")]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use cragate_test_signer::cases::{self, DOC_PREDICATE_TYPE};
 use cragate_test_signer::{Claim, DEFAULT_SEED, Identity, Instance, Payload, San, SigningRequest};
@@ -244,10 +244,9 @@ fn generating_twice_gives_the_same_bytes() {
     );
 }
 
-#[test]
-fn committed_vectors_equal_a_fresh_generation() {
-    let dir = committed_dir();
-    for (relative, expected) in cases::render().unwrap() {
+/// Every file of `fresh` is committed under `dir` with the same bytes.
+fn assert_committed(dir: &Path, fresh: BTreeMap<String, Vec<u8>>) {
+    for (relative, expected) in fresh {
         let path = dir.join(&relative);
         let committed = std::fs::read(&path).unwrap_or_else(|e| {
             panic!(
@@ -257,9 +256,15 @@ fn committed_vectors_equal_a_fresh_generation() {
         });
         assert!(
             committed == expected,
-            "{relative} differs from a fresh generation; run `cargo run -p cragate-test-signer`"
+            "{} differs from a fresh generation; run `cargo run -p cragate-test-signer`",
+            path.display()
         );
     }
+}
+
+#[test]
+fn committed_vectors_equal_a_fresh_generation() {
+    assert_committed(&committed_dir(), cases::render().unwrap());
 }
 
 #[test]
@@ -271,17 +276,5 @@ fn committed_signed_listings_equal_a_fresh_generation() {
     .unwrap();
     let fresh = cragate_test_signer::cra::render(&base).unwrap();
     assert_eq!(fresh, cragate_test_signer::cra::render(&base).unwrap());
-    for (relative, expected) in fresh {
-        let path = testdata.join("cra-signed").join(&relative);
-        let committed = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run `cargo run -p cragate-test-signer`",
-                path.display()
-            )
-        });
-        assert!(
-            committed == expected,
-            "cra-signed/{relative} differs from a fresh generation; run `cargo run -p cragate-test-signer`"
-        );
-    }
+    assert_committed(&testdata.join("cra-signed"), fresh);
 }
