@@ -246,20 +246,25 @@ fn generating_twice_gives_the_same_bytes() {
 
 /// Every file of `fresh` is committed under `dir` with the same bytes.
 fn assert_committed(dir: &Path, fresh: BTreeMap<String, Vec<u8>>) {
-    for (relative, expected) in fresh {
-        let path = dir.join(&relative);
-        let committed = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run `cargo run -p cragate-test-signer`",
-                path.display()
-            )
-        });
-        assert!(
-            committed == expected,
-            "{} differs from a fresh generation; run `cargo run -p cragate-test-signer`",
-            path.display()
-        );
-    }
+    let problems: Vec<String> = fresh
+        .into_iter()
+        .filter_map(|(relative, expected)| {
+            let path = dir.join(&relative);
+            match std::fs::read(&path) {
+                Ok(bytes) if bytes == expected => None,
+                Ok(_) => Some(format!(
+                    "{} differs from a fresh generation",
+                    path.display()
+                )),
+                Err(error) => Some(format!("{}: {error}", path.display())),
+            }
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{}; run `cargo run -p cragate-test-signer`",
+        problems.join("; ")
+    );
 }
 
 #[test]
