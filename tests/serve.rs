@@ -225,3 +225,39 @@ fn sigterm_during_uploads_finishes_in_flight_work_and_leaves_nothing_half_writte
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn several_workers_share_one_gateway_and_stop_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cragate.toml");
+    std::fs::write(&config, "workers = 4\n").unwrap();
+    let mut gateway = Gateway::start_in(dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &accepted_listing()).status,
+        201
+    );
+    let url = gateway.url("/v1/listings/vaultkey-desktop");
+    assert_eq!(curl(&url, &[]).status, 200);
+    // 8 clients at once, 5 connections each: whichever worker accepts a
+    // connection, it reads the same catalog and the same verdict cache.
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || (0..5).map(|_| curl(&url, &[]).status).collect::<Vec<_>>())
+        })
+        .collect();
+    for client in clients {
+        assert_eq!(client.join().unwrap(), vec![200; 5]);
+    }
+    let metrics = String::from_utf8(curl(&gateway.url("/metrics"), &[]).body).unwrap();
+    assert!(
+        metrics.contains("cragate_verdict_cache_total{result=\"hit\"} 40"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cragate_verdict_cache_total{result=\"miss\"} 1"),
+        "{metrics}"
+    );
+    gateway.sigterm();
+    assert!(gateway.wait(Duration::from_secs(20)).success());
+}

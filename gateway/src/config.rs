@@ -42,6 +42,9 @@ pub struct Config {
     pub upstream: UpstreamConfig,
     /// File to write the bound address to, once listening.
     pub address_file: Option<PathBuf>,
+    /// Threads serving connections, each with its own event loop and its
+    /// own upstream connections (default: one per core).
+    pub workers: usize,
     /// TLS, when the listener speaks it.
     pub tls: Option<TlsConfig>,
     /// Authentication of the admin routes besides client certificates.
@@ -185,6 +188,10 @@ impl Validator {
             admin_client_ca: tls.admin_client_ca.map(|p| self.in_file(p.get_ref())),
         });
         let address_file = raw.address_file.map(|p| self.in_file(p.get_ref()));
+        let workers = match &raw.workers {
+            Some(n) => self.positive(n).unwrap_or(1),
+            None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        };
         let admin = self.admin(raw.admin.as_ref());
         match (listen, upstream) {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
@@ -193,6 +200,7 @@ impl Validator {
                 policy,
                 upstream,
                 address_file,
+                workers,
                 tls,
                 admin,
                 limits,

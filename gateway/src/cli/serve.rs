@@ -61,7 +61,9 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // The main thread opens the gateway and waits for signals; connections
+    // are served on worker threads (see `server::run`).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub upstream: Option<Spanned<String>>,
     /// File with the address actually bound, written once listening.
     pub address_file: Option<Spanned<String>>,
+    /// Threads serving connections, each with its own event loop.
+    pub workers: Option<Spanned<u64>>,
     /// TLS on the listener.
     pub tls: Option<RawTls>,
     /// Authentication of the admin routes besides client certificates.

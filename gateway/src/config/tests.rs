@@ -132,3 +132,14 @@ fn relative_paths_in_a_file_are_relative_to_the_file() {
     let config = Config::load(Some(&file), &overrides).unwrap();
     assert_eq!(config.data_dir, PathBuf::from("elsewhere"));
 }
+
+#[test]
+fn workers_default_to_one_per_core_and_zero_is_refused() {
+    let config = Config::load(None, &Overrides::default()).unwrap();
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(config.workers, cores);
+    assert_eq!(load("workers = 3\n").unwrap().workers, 3);
+    let errors = load("listen = \"127.0.0.1:1\"\nworkers = 0\n").unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 2, "{errors:?}");
+}

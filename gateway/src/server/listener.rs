@@ -21,7 +21,9 @@ use super::pipeline::{self, Connection};
 /// hyper's smallest read buffer; the header budget cannot go below it.
 pub const MIN_HEADER_BUFFER: usize = 8192;
 
-/// Accepts and serves connections until `shutdown` completes; then stops
+/// Accepts and serves connections, at most as many at once as
+/// `connections` has permits (shared by all workers), until `shutdown`
+/// completes; then stops
 /// accepting, lets requests in flight finish within the grace period, and
 /// returns. Connections still open after it are cut; their uploads, which
 /// only ever live in temporary files, are discarded.
@@ -29,9 +31,9 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
+    connections: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let connections = Arc::new(Semaphore::new(gateway.config.limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -87,7 +89,6 @@ pub async fn serve(
         });
     }
     drop(listener);
-    eprintln!("cragate: shutting down: no new connections; finishing requests in flight");
     let grace = gateway.config.limits.shutdown_grace;
     if tokio::time::timeout(grace, graceful.shutdown())
         .await

@@ -22,6 +22,7 @@ use cragate::ledger::{Appender, RedbLedger};
 use cragate_verifier::policy::Policy;
 use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
+use tokio::sync::Semaphore;
 
 use crate::config::{Config, UpstreamConfig};
 use crate::policies;
@@ -159,12 +160,19 @@ impl Gateway {
 
 /// Runs the gateway until SIGTERM or SIGINT, then lets requests in flight
 /// finish (up to the shutdown grace period).
+///
+/// Connections are served by `workers` threads, each with its own
+/// single-threaded event loop accepting from the same listening socket, as
+/// nginx's worker processes do: a request and its upstream exchange stay on
+/// one thread, so answering one costs no hand-over between threads. What
+/// the workers share (policy, caches, ledger writer, the connection budget)
+/// is in [`Gateway`]; verification runs on each loop's blocking pool.
 pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
     let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let gateway = Arc::new(Gateway::open(config, policy).await?);
-    let listener = tokio::net::TcpListener::bind(gateway.config.listen)
-        .await
+    let listener = std::net::TcpListener::bind(gateway.config.listen)
         .with_context(|| format!("cannot listen on {}", gateway.config.listen))?;
+    listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let Some(path) = &gateway.config.address_file {
@@ -172,14 +180,95 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     eprintln!(
-        "cragate: policy {} {}, upstream {}, {} accepted artifacts",
+        "cragate: policy {} {}, upstream {}, {} accepted artifacts, {} workers",
         gateway.policy.name(),
         gateway.policy.digest(),
         gateway.upstream.describe(),
-        gateway.accepted.len()
+        gateway.accepted.len(),
+        gateway.config.workers,
     );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (exited, mut first_exit) = tokio::sync::mpsc::unbounded_channel();
+    let connections = Arc::new(Semaphore::new(gateway.config.limits.max_connections));
+    let mut workers = Vec::with_capacity(gateway.config.workers);
+    for n in 0..gateway.config.workers {
+        let worker = Worker {
+            gateway: Arc::clone(&gateway),
+            listener: listener.try_clone()?,
+            tls: tls.clone(),
+            connections: Arc::clone(&connections),
+            stopped: stopped.clone(),
+        };
+        let exited = exited.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("cragate-worker-{n}"))
+            .spawn(move || {
+                let result = worker.run();
+                let _ = exited.send(());
+                result
+            })
+            .context("cannot start a worker thread")?;
+        workers.push(thread);
+    }
+    drop((listener, exited));
     println!("listening on {scheme}://{address}");
-    listener::serve(gateway, listener, tls, listener::shutdown_signal()).await
+    // Until a signal, or until a worker ends on its own (which is a
+    // failure: the others stop too, and its error is the process's).
+    tokio::select! {
+        () = listener::shutdown_signal() => {},
+        _ = first_exit.recv() => {},
+    }
+    eprintln!("cragate: shutting down: no new connections; finishing requests in flight");
+    let _ = stop.send(true);
+    tokio::task::spawn_blocking(move || {
+        let mut result = Ok(());
+        for worker in workers {
+            let outcome = worker
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")));
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    })
+    .await
+    .context("cannot wait for the workers")?
+}
+
+/// One worker thread: a single-threaded event loop serving connections
+/// from the shared listening socket until the gateway stops.
+struct Worker {
+    gateway: Arc<Gateway>,
+    listener: std::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    connections: Arc<Semaphore>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Worker {
+    fn run(self) -> anyhow::Result<()> {
+        let Self {
+            gateway,
+            listener,
+            tls,
+            connections,
+            mut stopped,
+        } = self;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start a worker's event loop")?;
+        let result = runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let stop = async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            listener::serve(gateway, listener, tls, connections, stop).await
+        });
+        runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+        result
+    }
 }
 
 /// Rebuilds the accepted index from the file catalog: every stored listing

@@ -13,6 +13,7 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use thread_local::ThreadLocal;
 
 use crate::server::body::Body;
 use crate::server::error::GatewayError;
@@ -33,11 +34,18 @@ fn hop_by_hop() -> [HeaderName; 9] {
     ]
 }
 
+type HttpClient = Client<HttpsConnector<HttpConnector>, Body>;
+
 /// An HTTP upstream.
-#[derive(Debug, Clone)]
+///
+/// Each worker thread has its own client and so its own pool of upstream
+/// connections: a connection's task runs on the event loop that opened it,
+/// and a request never waits on another thread's loop.
+#[derive(Debug)]
 pub struct HttpUpstream {
     base: Uri,
-    client: Client<HttpsConnector<HttpConnector>, Body>,
+    connector: HttpsConnector<HttpConnector>,
+    clients: ThreadLocal<HttpClient>,
     timeout: Duration,
 }
 
@@ -54,13 +62,20 @@ impl HttpUpstream {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         Ok(Self {
             base,
-            client,
+            connector,
+            clients: ThreadLocal::new(),
             timeout,
+        })
+    }
+
+    /// This thread's client.
+    fn client(&self) -> &HttpClient {
+        self.clients.get_or(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build(self.connector.clone())
         })
     }
 
@@ -102,7 +117,7 @@ impl HttpUpstream {
         {
             request.headers_mut().insert(header::HOST, host);
         }
-        match tokio::time::timeout(self.timeout, self.client.request(request)).await {
+        match tokio::time::timeout(self.timeout, self.client().request(request)).await {
             Err(_) => Err(GatewayError::UpstreamTimeout),
             Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable(error.to_string())),
             Ok(Ok(response)) => Ok(response),
