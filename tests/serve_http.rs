@@ -139,6 +139,42 @@ fn artifacts_through_an_http_upstream_are_checked_both_ways() {
 }
 
 #[test]
+fn large_downloads_are_hashed_whole_and_aborted_on_any_altered_byte() {
+    // Larger than the gateway's hash batches, so that hashing runs
+    // alongside forwarding over many batches.
+    let nginx = Nginx::start();
+    let gateway = front(&nginx, "");
+    let artifact = pattern_file(gateway.dir.path(), "fw.bin", (5 << 20) + 123, 5);
+    let listing = listing_with_artifacts(gateway.dir.path(), "big-fw", &[&artifact]);
+    assert_eq!(upload_listing(&gateway, "big-fw", &listing).status, 201);
+    let digest = sha256(&artifact);
+    let url = gateway.url(&format!("/store/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    let bytes = std::fs::read(&artifact).unwrap();
+
+    let download = curl(&url, &[]);
+    assert_eq!((download.status, download.exit), (200, 0));
+    assert!(download.body == bytes, "the download differs");
+    let range = curl(&url, &["-H", "Range: bytes=4000000-4000099"]);
+    assert_eq!((range.status, range.exit), (206, 0));
+    assert_eq!(range.body, bytes[4_000_000..4_000_100]);
+
+    // One byte altered upstream, early, in the middle or last: the client
+    // never receives a complete body.
+    let upstream_file = nginx.root.join(format!("store/artifacts/{digest}"));
+    for at in [10, bytes.len() / 2, bytes.len() - 1] {
+        let mut altered = bytes.clone();
+        altered[at] ^= 1;
+        std::fs::write(&upstream_file, &altered).unwrap();
+        let tampered = curl(&url, &[]);
+        assert_ne!(tampered.exit, 0, "byte {at}: {:?}", tampered.status);
+        assert!(tampered.body.len() < bytes.len(), "byte {at}");
+        let range = curl(&url, &["-H", "Range: bytes=0-99"]);
+        assert_ne!(range.exit, 0, "byte {at}: a range of an altered object");
+    }
+}
+
+#[test]
 fn catalog_reads_through_an_http_upstream_pass_only_accepted_listings() {
     let nginx = Nginx::start();
     let gateway = front(&nginx, "");
