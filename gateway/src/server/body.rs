@@ -48,16 +48,27 @@ pub async fn read_limited(
     if body.size_hint().lower() > limit {
         return Err(GatewayError::TooLarge { limit });
     }
+    // A body that arrives in one piece (most listings) is kept as it came;
+    // pieces are copied together only when there are several.
+    let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
     while let Some(frame) = next_frame(&mut body, idle).await? {
         if let Ok(data) = frame.into_data() {
-            if out.len() as u64 + data.len() as u64 > limit {
+            let held = first.as_ref().map_or(0, Bytes::len);
+            if (held + out.len()) as u64 + data.len() as u64 > limit {
                 return Err(GatewayError::TooLarge { limit });
             }
-            out.extend_from_slice(&data);
+            match first.take() {
+                None if out.is_empty() => first = Some(data),
+                None => out.extend_from_slice(&data),
+                Some(previous) => {
+                    out.extend_from_slice(&previous);
+                    out.extend_from_slice(&data);
+                }
+            }
         }
     }
-    Ok(out.freeze())
+    Ok(first.unwrap_or_else(|| out.freeze()))
 }
 
 /// Streams a body of at most `limit` bytes into `file`, hashing it on the

@@ -46,6 +46,8 @@ pub struct HttpUpstream {
     base: Uri,
     connector: HttpsConnector<HttpConnector>,
     clients: ThreadLocal<HttpClient>,
+    /// `Host` of forwarded requests: the upstream's authority.
+    host: Option<HeaderValue>,
     timeout: Duration,
 }
 
@@ -62,7 +64,11 @@ impl HttpUpstream {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
+        let host = base
+            .authority()
+            .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
         Ok(Self {
+            host,
             base,
             connector,
             clients: ThreadLocal::new(),
@@ -92,16 +98,17 @@ impl HttpUpstream {
         drop: &[HeaderName],
         extra: &[(HeaderName, HeaderValue)],
     ) -> Result<Response<Incoming>, GatewayError> {
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        let mut uri = Uri::builder().path_and_query(path);
-        if let Some(scheme) = self.base.scheme() {
-            uri = uri.scheme(scheme.clone());
-        }
-        if let Some(authority) = self.base.authority() {
-            uri = uri.authority(authority.clone());
-        }
-        let uri = uri
-            .build()
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = self.base.scheme().cloned();
+        uri.authority = self.base.authority().cloned();
+        uri.path_and_query = Some(
+            parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        let uri = Uri::from_parts(uri)
             .map_err(|e| GatewayError::BadRequest(format!("cannot forward this path: {e}")))?;
         let mut request = Request::builder()
             .method(parts.method.clone())
@@ -112,10 +119,8 @@ impl HttpUpstream {
         for (name, value) in extra {
             request.headers_mut().insert(name.clone(), value.clone());
         }
-        if let Some(authority) = self.base.authority()
-            && let Ok(host) = HeaderValue::from_str(authority.as_str())
-        {
-            request.headers_mut().insert(header::HOST, host);
+        if let Some(host) = &self.host {
+            request.headers_mut().insert(header::HOST, host.clone());
         }
         match tokio::time::timeout(self.timeout, self.client().request(request)).await {
             Err(_) => Err(GatewayError::UpstreamTimeout),
