@@ -202,6 +202,55 @@ fn catalog_reads_through_an_http_upstream_pass_only_accepted_listings() {
 }
 
 #[test]
+fn catalog_pages_with_listings_pass_only_accepted_entries() {
+    let nginx = Nginx::start();
+    let rule = r#"
+[[routes]]
+method = "GET"
+path = "/store/pages/{id}.json"
+kind = "catalog-read"
+listings_pointer = "/items"
+listing_pointer = "/listing"
+"#;
+    let gateway = front(&nginx, rule);
+    let json = |path: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let accepted = serde_json::json!({"rank": 1, "listing": json(&accepted_listing())});
+    let page = serde_json::json!({
+        "items": [
+            accepted,
+            {"rank": 2, "listing": json(&rejected_listing())},
+            {"rank": 3},
+            {"rank": 4, "listing": {"format": "something else"}},
+        ],
+        "next": "/store/pages/2.json",
+    });
+    let pages = nginx.root.join("store/pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(pages.join("1.json"), page.to_string()).unwrap();
+    std::fs::write(pages.join("2.json"), r#"{"entries": []}"#).unwrap();
+
+    let reply = curl(&gateway.url("/store/pages/1.json"), &[]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("cragate-withheld").as_deref(), Some("3"));
+    let served = reply.json();
+    assert_eq!(served["items"], serde_json::json!([accepted]));
+    assert_eq!(served["next"], "/store/pages/2.json");
+    // The same page again: both verdicts come from the cache.
+    assert_eq!(curl(&gateway.url("/store/pages/1.json"), &[]).status, 200);
+    let metrics = String::from_utf8(curl(&gateway.url("/metrics"), &[]).body).unwrap();
+    assert!(
+        metrics.contains("cragate_verdict_cache_total{result=\"hit\"} 2"),
+        "{metrics}"
+    );
+    // A page without the array is the upstream's failure, not a pass.
+    let broken = curl(&gateway.url("/store/pages/2.json"), &[]);
+    assert_eq!(broken.status, 502, "{broken:?}");
+    assert_eq!(curl(&gateway.url("/store/pages/3.json"), &[]).status, 404);
+}
+
+#[test]
 fn oversized_bodies_are_refused_before_the_upstream() {
     let nginx = Nginx::start();
     let gateway = front(&nginx, "[limits]\nmax_listing_bytes = 4096\n");

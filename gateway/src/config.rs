@@ -364,17 +364,20 @@ impl Validator {
                     .to_owned(),
             )
         });
-        let pointer = raw
-            .listing_pointer
+        let pointer = self.pointer("listing_pointer", raw.listing_pointer.as_ref());
+        let listings_pointer = raw
+            .listings_pointer
             .as_ref()
-            .map_or(String::new(), |p| p.get_ref().clone());
-        if !pointer.is_empty() && !pointer.starts_with('/') {
-            self.fail::<()>(
-                self.line(raw.listing_pointer.as_ref().map_or(0, |p| p.span().start)),
-                "listing_pointer is a JSON pointer (RFC 6901): empty or starting with /".to_owned(),
+            .map(|p| self.pointer("listings_pointer", Some(p)));
+        let (method, path, kind) = (method?, path?, kind?);
+        if let Some(raw_pointer) = &raw.listings_pointer
+            && kind != RouteKind::CatalogRead
+        {
+            return self.fail(
+                self.line(raw_pointer.span().start),
+                "listings_pointer applies to catalog-read rules only".to_owned(),
             );
         }
-        let (method, path, kind) = (method?, path?, kind?);
         let needs_digest = matches!(kind, RouteKind::ArtifactUpload | RouteKind::Download);
         if needs_digest && !path.captures(Capture::Digest) {
             return self.fail(
@@ -387,7 +390,23 @@ impl Validator {
             path,
             kind,
             listing_pointer: pointer,
+            listings_pointer,
         })
+    }
+
+    /// A JSON pointer (RFC 6901) from the file: empty or starting with `/`.
+    fn pointer(&mut self, key: &str, raw: Option<&Spanned<String>>) -> String {
+        let Some(raw) = raw else {
+            return String::new();
+        };
+        let pointer = raw.get_ref().clone();
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            self.fail::<()>(
+                self.line(raw.span().start),
+                format!("{key} is a JSON pointer (RFC 6901): empty or starting with /"),
+            );
+        }
+        pointer
     }
 
     fn positive<T: Copy + TryInto<usize>>(&mut self, value: &Spanned<T>) -> Option<usize> {

@@ -84,6 +84,9 @@ pub struct RawRoute {
     /// `catalog-read` or `download`.
     pub kind: Spanned<String>,
     /// Where the listing sits in a JSON body (RFC 6901); the whole body
-    /// when absent.
+    /// when absent. For a catalog read, where it sits in each entry.
     pub listing_pointer: Option<Spanned<String>>,
+    /// Catalog reads only: where the page's array of entries sits (RFC
+    /// 6901). Each entry is judged; only accepted ones are passed on.
+    pub listings_pointer: Option<Spanned<String>>,
 }

@@ -143,3 +143,23 @@ fn workers_default_to_one_per_core_and_zero_is_refused() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].line, 2, "{errors:?}");
 }
+
+#[test]
+fn listings_pointer_belongs_to_catalog_reads() {
+    let head = "upstream = \"http://127.0.0.1:1\"\n[[routes]]\nmethod = \"GET\"\npath = \"/p\"\n";
+    let config = load(&format!(
+        "{head}kind = \"catalog-read\"\nlistings_pointer = \"/items\"\n"
+    ))
+    .unwrap();
+    assert_eq!(config.routes[0].listings_pointer.as_deref(), Some("/items"));
+    let errors = load(&format!(
+        "{head}kind = \"listing-read\"\nlistings_pointer = \"/items\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(errors[0].line, 6, "{errors:?}");
+    let errors = load(&format!(
+        "{head}kind = \"catalog-read\"\nlistings_pointer = \"items\"\n"
+    ))
+    .unwrap_err();
+    assert!(errors[0].message.contains("listings_pointer"), "{errors:?}");
+}

@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cragate_verifier::json::check_limits;
+use cragate_verifier::limits::MAX_JSON_DEPTH;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Captures, RouteRule};
 use crate::server::Gateway;
@@ -163,22 +165,59 @@ pub async fn read(
 }
 
 /// `GET /v1/catalog?after=ID&limit=N` (or a `catalog-read` rule): product
-/// ids only; each listing is judged when it is read.
+/// ids only; each listing is judged when it is read. From an HTTP upstream
+/// with a rule naming `listings_pointer`, the page's entries are judged
+/// now and only accepted ones are passed on (see [`filter_page`]).
 pub async fn catalog(
     gateway: &Arc<Gateway>,
+    rule: &RouteRule,
     request: Request<Incoming>,
+    peer: Option<SocketAddr>,
 ) -> Result<Response<Body>, GatewayError> {
     match &gateway.upstream {
         Upstream::Http(upstream) => {
             let (parts, _) = request.into_parts();
-            let answer = upstream.forward(&parts, empty(), &[], &[]).await?;
-            if answer.status().is_server_error() {
-                return Err(GatewayError::UpstreamUnavailable(format!(
-                    "the upstream answered {}",
-                    answer.status()
-                )));
+            let Some(pointer) = &rule.listings_pointer else {
+                let answer = upstream.forward(&parts, empty(), &[], &[]).await?;
+                if answer.status().is_server_error() {
+                    return Err(GatewayError::UpstreamUnavailable(format!(
+                        "the upstream answered {}",
+                        answer.status()
+                    )));
+                }
+                return Ok(relay(answer));
+            };
+            // The page is rewritten, so it is asked for whole and plain.
+            let whole = [
+                header::RANGE,
+                header::IF_RANGE,
+                header::IF_NONE_MATCH,
+                header::IF_MODIFIED_SINCE,
+                header::ACCEPT_ENCODING,
+            ];
+            let answer = upstream.forward(&parts, empty(), &whole, &[]).await?;
+            match answer.status() {
+                StatusCode::OK => {}
+                StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
+                other => {
+                    return Err(GatewayError::UpstreamInvalid(format!(
+                        "status {other} for a catalog page"
+                    )));
+                }
             }
-            Ok(relay(answer))
+            let content_type = answer
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("application/json"));
+            let limit = gateway.config.limits.max_listing_bytes;
+            let page = upstream_body(answer.into_body(), limit, gateway).await?;
+            let (page, withheld) = filter_page(gateway, rule, pointer, &page, peer).await?;
+            let mut response = Response::new(full(page));
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, content_type);
+            headers.insert("cragate-withheld", HeaderValue::from(withheld));
+            Ok(response)
         }
         Upstream::File(catalog) => {
             let (after, limit) = page_query(request.uri().query().unwrap_or(""))?;
@@ -197,6 +236,69 @@ pub async fn catalog(
             Ok(json_response(StatusCode::OK, body))
         }
     }
+}
+
+/// Judges each entry of a catalog page (the array at `pointer`; the
+/// listing at the rule's `listing_pointer` in each entry) through the
+/// verdict cache, recording verdicts computed now, and returns the page
+/// with only the accepted entries, and how many were withheld. An entry
+/// without a usable listing is withheld; a page without the array, or a
+/// verdict that cannot be recorded, fails the whole read.
+async fn filter_page(
+    gateway: &Gateway,
+    rule: &RouteRule,
+    pointer: &str,
+    page: &Bytes,
+    peer: Option<SocketAddr>,
+) -> Result<(Vec<u8>, usize), GatewayError> {
+    let limit = usize::try_from(gateway.config.limits.max_listing_bytes).unwrap_or(usize::MAX);
+    check_limits(page, "catalog page", limit, MAX_JSON_DEPTH)
+        .map_err(|e| GatewayError::UpstreamInvalid(e.to_string()))?;
+    let mut document: Value = serde_json::from_slice(page)
+        .map_err(|e| GatewayError::UpstreamInvalid(format!("the catalog page is not JSON: {e}")))?;
+    let entries = document
+        .pointer_mut(pointer)
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| {
+            GatewayError::UpstreamInvalid(format!("the catalog page has no array at {pointer:?}"))
+        })?;
+    let mut kept = Vec::with_capacity(entries.len());
+    let total = entries.len();
+    for entry in entries.drain(..) {
+        let Some(listing) = entry.pointer(&rule.listing_pointer) else {
+            continue;
+        };
+        let bytes = serde_json::to_vec(listing)
+            .map(Bytes::from)
+            .map_err(|e| GatewayError::Internal(e.to_string()))?;
+        let (verdict, computed) = match cached_verdict(gateway, bytes.clone()).await {
+            Ok(judged) => judged,
+            Err(GatewayError::MalformedListing(error)) => {
+                eprintln!("cragate: catalog-read: an entry withheld: {error}");
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
+        let recording = match &computed {
+            Some(parsed) => Recording::New(DecisionRecord {
+                verdict: &verdict,
+                listing: Some(parsed),
+                listing_bytes: &bytes,
+                peer,
+                submission: false,
+            }),
+            None => Recording::AlreadyRecorded,
+        };
+        match decide(gateway, &verdict, recording).await {
+            Ok(()) => kept.push(entry),
+            Err(GatewayError::Rejected(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let withheld = total - kept.len();
+    *entries = kept;
+    let body = serde_json::to_vec(&document).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    Ok((body, withheld))
 }
 
 fn page_query(query: &str) -> Result<(Option<String>, usize), GatewayError> {

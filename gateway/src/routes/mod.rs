@@ -60,8 +60,15 @@ pub struct RouteRule {
     pub path: PathPattern,
     /// What it carries.
     pub kind: RouteKind,
-    /// Where the listing sits in a JSON body (RFC 6901); empty for the whole body.
+    /// Where the listing sits in a JSON body (RFC 6901); empty for the whole
+    /// body. For a catalog read with `listings_pointer`, where it sits in
+    /// each entry.
     pub listing_pointer: String,
+    /// Catalog reads: where the page's array of entries sits (RFC 6901;
+    /// empty when the page is the array). Each entry is judged and only
+    /// accepted ones are passed on. `None`: the page is passed on as it
+    /// comes, which suits pages of references only.
+    pub listings_pointer: Option<String>,
 }
 
 /// The native API's rules.
@@ -72,6 +79,7 @@ pub fn native_rules() -> Vec<RouteRule> {
             path,
             kind,
             listing_pointer: String::new(),
+            listings_pointer: None,
         })
     };
     [

@@ -139,9 +139,14 @@ async fn dispatch(
                     )
                     .await,
                 ),
-                RouteKind::CatalogRead => {
-                    ("catalog-read", listings::catalog(gateway, request).await)
-                }
+                RouteKind::CatalogRead => (
+                    "catalog-read",
+                    bounded(
+                        deadline,
+                        listings::catalog(gateway, &rule, request, connection.peer),
+                    )
+                    .await,
+                ),
                 // Streaming routes: bounded by the idle budget per piece
                 // and the size budget, not by a total time.
                 RouteKind::ArtifactUpload => (
