@@ -317,6 +317,12 @@ impl Validator {
         if let Some(v) = &raw.max_artifact_bytes {
             limits.max_artifact_bytes = *v.get_ref();
         }
+        if let Some(v) = &raw.max_streams_per_connection {
+            limits.max_streams_per_connection = self
+                .positive(v)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(limits.max_streams_per_connection);
+        }
         if let Some(v) = &raw.max_connections {
             limits.max_connections = self.positive(v).unwrap_or(limits.max_connections);
         }

@@ -63,6 +63,7 @@ pub struct RawLimits {
     pub max_listing_bytes: Option<Spanned<u64>>,
     pub max_artifact_bytes: Option<Spanned<u64>>,
     pub max_connections: Option<Spanned<u64>>,
+    pub max_streams_per_connection: Option<Spanned<u64>>,
     pub header_timeout_ms: Option<Spanned<u64>>,
     pub body_idle_timeout_ms: Option<Spanned<u64>>,
     pub request_timeout_ms: Option<Spanned<u64>>,

@@ -91,6 +91,7 @@ fn admin_view(gateway: &Gateway) -> String {
             "max_listing_bytes": limits.max_listing_bytes,
             "max_artifact_bytes": limits.max_artifact_bytes,
             "max_connections": limits.max_connections,
+            "max_streams_per_connection": limits.max_streams_per_connection,
             "header_timeout_ms": limits.header_timeout.as_millis() as u64,
             "body_idle_timeout_ms": limits.body_idle_timeout.as_millis() as u64,
             "request_timeout_ms": limits.request_timeout.as_millis() as u64,

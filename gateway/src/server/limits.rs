@@ -24,7 +24,15 @@ pub const MAX_ARTIFACT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 /// headroom for the files and upstream connections each request opens.
 pub const MAX_CONNECTIONS: usize = 768;
 
-/// Time a client has to send its request head (slow-loris protection);
+/// Requests one HTTP/2 connection may have in flight at once. Each request
+/// can buffer a listing, so this multiplies the memory one connection can
+/// hold; browsers open at most a few dozen streams at a time, and nginx's
+/// `http2_max_concurrent_streams` default is 128.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 32;
+
+/// Time a client has to send its request head, and longest time a
+/// connection may sit idle with no request in flight (slow-loris
+/// protection);
 /// nginx's `client_header_timeout` default is 60 s, 10 s suffices on any link
 /// that can upload an artifact at all.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,6 +69,8 @@ pub struct Limits {
     pub max_artifact_bytes: u64,
     /// See [`MAX_CONNECTIONS`].
     pub max_connections: usize,
+    /// See [`MAX_STREAMS_PER_CONNECTION`].
+    pub max_streams_per_connection: u32,
     /// See [`HEADER_TIMEOUT`].
     pub header_timeout: Duration,
     /// See [`BODY_IDLE_TIMEOUT`].
@@ -82,6 +92,7 @@ impl Default for Limits {
             max_listing_bytes: MAX_LISTING_BYTES,
             max_artifact_bytes: MAX_ARTIFACT_BYTES,
             max_connections: MAX_CONNECTIONS,
+            max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
             header_timeout: HEADER_TIMEOUT,
             body_idle_timeout: BODY_IDLE_TIMEOUT,
             request_timeout: REQUEST_TIMEOUT,

@@ -1,14 +1,18 @@
 //! The listener: accepts connections up to the connection budget, speaks
 //! TLS when configured, serves HTTP/1.1 with header-size and header-time
-//! budgets, and shuts down gracefully.
+//! budgets (and HTTP/2 when a TLS client chose it by ALPN, with a stream,
+//! header-size and idle budget), and shuts down gracefully.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -16,6 +20,7 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
 use super::Gateway;
+use super::body::{Body, BodyError};
 use super::pipeline::{self, Connection};
 
 /// hyper's smallest read buffer; the header budget cannot go below it.
@@ -74,16 +79,20 @@ pub async fn serve(
                     else {
                         return;
                     };
-                    let client_certificate = stream
-                        .get_ref()
-                        .1
+                    let session = stream.get_ref().1;
+                    let client_certificate = session
                         .peer_certificates()
                         .is_some_and(|certificates| !certificates.is_empty());
+                    let http2 = session.alpn_protocol() == Some(b"h2".as_slice());
                     let info = Connection {
                         client_certificate,
                         peer: Some(peer),
                     };
-                    connection(gateway, stream, info, watcher).await;
+                    if http2 {
+                        connection_h2(gateway, stream, info, watcher).await;
+                    } else {
+                        connection(gateway, stream, info, watcher).await;
+                    }
                 }
             }
         });
@@ -135,4 +144,135 @@ where
     // Errors here are the client's connection failing (reset, timeout,
     // oversized head); the response, if any, was already sent.
     let _ = watcher.watch(served).await;
+}
+
+/// Serves an HTTP/2 connection (negotiated by ALPN over TLS). Requests go
+/// through the same pipeline as on HTTP/1.1. Budgets: at most
+/// `max_streams_per_connection` requests at once, headers of at most
+/// `max_header_bytes`, pings to find dead peers, and the connection is
+/// closed once it has had no request in flight for `header_timeout` (the
+/// same time an idle HTTP/1.1 connection gets), including a client that
+/// never sends its preface.
+async fn connection_h2<S>(gateway: Arc<Gateway>, stream: S, info: Connection, watcher: Watcher)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = &gateway.config.limits;
+    let idle_limit = limits.header_timeout;
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams_per_connection)
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .keep_alive_interval(idle_limit)
+        .keep_alive_timeout(idle_limit);
+    let activity = Arc::new(Activity::new());
+    let service_gateway = Arc::clone(&gateway);
+    let service_activity = Arc::clone(&activity);
+    let service = service_fn(move |request| {
+        let gateway = Arc::clone(&service_gateway);
+        // Counted from the moment hyper hands the request over until its
+        // response body is done or dropped.
+        let in_flight = InFlight::begin(Arc::clone(&service_activity));
+        async move {
+            let response = pipeline::handle(gateway, info, request).await;
+            Ok::<_, Infallible>(response.map(|body| {
+                InFlightBody {
+                    inner: body,
+                    _in_flight: in_flight,
+                }
+                .boxed_unsync()
+            }))
+        }
+    });
+    let served = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::select! {
+        // Errors are the client's connection failing; see `connection`.
+        _ = served => {},
+        // Dropping the connection closes it; no request was in flight.
+        () = activity.idle_for(idle_limit) => {},
+    }
+}
+
+/// Requests in flight on one connection, and since when it has had none.
+#[derive(Debug)]
+struct Activity {
+    state: std::sync::Mutex<(usize, tokio::time::Instant)>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            state: std::sync::Mutex::new((0, tokio::time::Instant::now())),
+        }
+    }
+
+    /// How long the connection has had no request in flight; `None` while
+    /// one is.
+    fn idle(&self) -> Option<Duration> {
+        let state = self.state.lock().ok()?;
+        (state.0 == 0).then(|| state.1.elapsed())
+    }
+
+    /// Completes once no request has been in flight for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let wait = match self.idle() {
+                Some(idle) if idle >= limit => return,
+                Some(idle) => limit.saturating_sub(idle),
+                None => limit,
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// One request in flight; dropping it ends it.
+#[derive(Debug)]
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn begin(activity: Arc<Activity>) -> Self {
+        if let Ok(mut state) = activity.state.lock() {
+            state.0 = state.0.saturating_add(1);
+        }
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.state.lock() {
+            state.0 = state.0.saturating_sub(1);
+            state.1 = tokio::time::Instant::now();
+        }
+    }
+}
+
+/// A response body that keeps its request counted as in flight until the
+/// body is done or dropped.
+#[derive(Debug)]
+struct InFlightBody {
+    inner: Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for InFlightBody {
+    type Data = bytes::Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -1,5 +1,5 @@
 //! TLS on the listener: rustls with the aws-lc-rs provider (the one crypto
-//! provider of the project), TLS 1.3 and 1.2, HTTP/1.1 by ALPN. With an
+//! provider of the project), TLS 1.3 and 1.2, HTTP/2 or HTTP/1.1 by ALPN. With an
 //! admin client CA, clients may present a certificate; one that verifies
 //! opens the admin routes, and one that does not verify ends the handshake.
 
@@ -51,6 +51,6 @@ pub fn acceptor(tls: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     let mut config = builder
         .with_single_cert(certificates, key)
         .context("the certificate and private key do not form a usable pair")?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
