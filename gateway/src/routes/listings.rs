@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use cragate_verifier::json::check_limits;
 use cragate_verifier::limits::MAX_JSON_DEPTH;
+use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ use crate::server::pipeline::{
 };
 use crate::server::record::DecisionRecord;
 use crate::upstream::file::{MAX_PAGE, is_safe_id};
-use crate::upstream::{Upstream, relay};
+use crate::upstream::{HttpUpstream, Upstream, relay};
 
 /// Catalog page size when the client does not ask for one.
 const DEFAULT_PAGE: usize = 50;
@@ -115,30 +116,7 @@ pub async fn read(
         }
         Upstream::Http(upstream) => {
             let (parts, _) = request.into_parts();
-            let conditional = [
-                header::RANGE,
-                header::IF_RANGE,
-                header::IF_NONE_MATCH,
-                header::IF_MODIFIED_SINCE,
-                header::ACCEPT_ENCODING,
-            ];
-            let answer = upstream.forward(&parts, empty(), &conditional, &[]).await?;
-            match answer.status() {
-                StatusCode::OK => {}
-                StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
-                other => {
-                    return Err(GatewayError::UpstreamInvalid(format!(
-                        "status {other} for a listing"
-                    )));
-                }
-            }
-            let content_type = answer
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .cloned()
-                .unwrap_or(HeaderValue::from_static("application/json"));
-            let bytes = upstream_body(answer.into_body(), limit, gateway).await?;
-            (bytes, content_type)
+            fetch_whole(gateway, upstream, &parts, "a listing").await?
         }
     };
     let listing = evidence(&bytes, &rule.listing_pointer, limit).map_err(as_upstream)?;
@@ -187,31 +165,8 @@ pub async fn catalog(
                 }
                 return Ok(relay(answer));
             };
-            // The page is rewritten, so it is asked for whole and plain.
-            let whole = [
-                header::RANGE,
-                header::IF_RANGE,
-                header::IF_NONE_MATCH,
-                header::IF_MODIFIED_SINCE,
-                header::ACCEPT_ENCODING,
-            ];
-            let answer = upstream.forward(&parts, empty(), &whole, &[]).await?;
-            match answer.status() {
-                StatusCode::OK => {}
-                StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
-                other => {
-                    return Err(GatewayError::UpstreamInvalid(format!(
-                        "status {other} for a catalog page"
-                    )));
-                }
-            }
-            let content_type = answer
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .cloned()
-                .unwrap_or(HeaderValue::from_static("application/json"));
-            let limit = gateway.config.limits.max_listing_bytes;
-            let page = upstream_body(answer.into_body(), limit, gateway).await?;
+            let (page, content_type) =
+                fetch_whole(gateway, upstream, &parts, "a catalog page").await?;
             let (page, withheld) = filter_page(gateway, rule, pointer, &page, peer).await?;
             let mut response = Response::new(full(page));
             let headers = response.headers_mut();
@@ -324,6 +279,44 @@ fn page_query(query: &str) -> Result<(Option<String>, usize), GatewayError> {
         }
     }
     Ok((after, limit))
+}
+
+/// GETs a JSON document the gateway judges (`what`: "a listing", "a
+/// catalog page") from the upstream, whole and unencoded (range, validator
+/// and encoding headers are not forwarded), under the listing budget: its
+/// bytes and content type. Only a `200` is a document; `404` is not found,
+/// any other status the upstream's failure.
+async fn fetch_whole(
+    gateway: &Gateway,
+    upstream: &HttpUpstream,
+    parts: &Parts,
+    what: &str,
+) -> Result<(Bytes, HeaderValue), GatewayError> {
+    let whole = [
+        header::RANGE,
+        header::IF_RANGE,
+        header::IF_NONE_MATCH,
+        header::IF_MODIFIED_SINCE,
+        header::ACCEPT_ENCODING,
+    ];
+    let answer = upstream.forward(parts, empty(), &whole, &[]).await?;
+    match answer.status() {
+        StatusCode::OK => {}
+        StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
+        other => {
+            return Err(GatewayError::UpstreamInvalid(format!(
+                "status {other} for {what}"
+            )));
+        }
+    }
+    let content_type = answer
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("application/json"));
+    let limit = gateway.config.limits.max_listing_bytes;
+    let bytes = upstream_body(answer.into_body(), limit, gateway).await?;
+    Ok((bytes, content_type))
 }
 
 /// Reads an upstream's listing body under the listing budget; failures are
