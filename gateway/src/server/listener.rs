@@ -6,7 +6,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -28,9 +27,8 @@ pub const MIN_HEADER_BUFFER: usize = 8192;
 
 /// Accepts and serves connections, at most as many at once as
 /// `connections` has permits (shared by all workers), until `shutdown`
-/// completes; then stops
-/// accepting, lets requests in flight finish within the grace period, and
-/// returns. Connections still open after it are cut; their uploads, which
+/// completes; then stops accepting, lets requests in flight finish within
+/// the grace period, and returns. Connections still open after it are cut; their uploads, which
 /// only ever live in temporary files, are discarded.
 pub async fn serve(
     gateway: Arc<Gateway>,

@@ -11,10 +11,10 @@
 //!
 //! Hashing runs on its own thread, fed the pieces (shared, not copied)
 //! through a bounded queue: the event loop moves bytes from one socket to
-//! the other while the hash thread keeps up, so a download runs at the
-//! speed of SHA-256 on one core rather than that of SHA-256 plus two socket
-//! copies. The queue bounds what a download holds in memory; when it is
-//! full, reading from the upstream waits for the hash.
+//! the other while the hash thread hashes what came before, so hashing and
+//! forwarding overlap instead of adding up. The queue bounds what a
+//! download holds in memory; when it is full, reading from the upstream
+//! waits for the hash.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -36,7 +36,7 @@ use crate::server::body::BodyError;
 const HASH_BATCH: usize = 512 * 1024;
 
 /// Batches the hash thread may lag behind the upstream: with the batch
-/// being gathered, a download holds at most about 2.5 MiB.
+/// being gathered, a download holds about 3 MiB at most.
 const HASH_QUEUE: usize = 4;
 
 /// SHA-256 of the pieces sent to it, computed on a blocking thread.
