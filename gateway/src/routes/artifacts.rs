@@ -40,12 +40,10 @@ pub async fn upload(
     }
     limits(&parts, limit)?;
     let temp = NamedTempFile::new_in(&gateway.temp_dir)?;
-    let mut file = tokio::fs::File::from_std(temp.reopen()?);
     let idle = gateway.config.limits.body_idle_timeout;
     // One byte over the declared size is enough to know it does not match.
     let budget = declared.saturating_add(1).min(limit);
-    let (actual, length) = stream_to_file(body, &mut file, budget, idle).await?;
-    drop(file);
+    let (actual, length) = stream_to_file(body, temp.reopen()?, budget, idle).await?;
     if length != declared {
         return Err(GatewayError::SizeMismatch {
             expected: declared,

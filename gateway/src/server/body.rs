@@ -3,6 +3,7 @@
 //! a file range. Memory use never depends on a body's length except for
 //! listings, which are bounded by their limit.
 
+use std::io::Write;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -11,10 +12,11 @@ use futures_util::TryStreamExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Body as _, Frame, Incoming};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::error::GatewayError;
+use super::offload::Offload;
 
 /// Error type of response bodies: a broken stream aborts the connection.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -72,17 +74,37 @@ pub async fn read_limited(
 }
 
 /// Streams a body of at most `limit` bytes into `file`, hashing it on the
-/// way, then flushes and syncs the file. Returns the digest and length.
+/// way, then flushes and syncs the file. Hashing and writing run on a
+/// thread beside the event loop ([`Offload`]). Returns the digest and
+/// length.
 pub async fn stream_to_file(
     mut body: Incoming,
-    file: &mut tokio::fs::File,
+    file: std::fs::File,
     limit: u64,
     idle: Duration,
 ) -> Result<(Digest, u64), GatewayError> {
     if body.size_hint().lower() > limit {
         return Err(GatewayError::TooLarge { limit });
     }
-    let mut hasher = Hasher::new();
+    let mut sink = Offload::start(
+        (
+            Hasher::new(),
+            std::io::BufWriter::with_capacity(FILE_CHUNK, file),
+        ),
+        |(hasher, file), piece| {
+            hasher.update(piece);
+            file.write_all(piece)?;
+            Ok(())
+        },
+        |(hasher, file)| {
+            let file = file
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
+            file.sync_all()?;
+            Ok(hasher.finish())
+        },
+    );
+    let storage = |error: BodyError| GatewayError::Storage(std::io::Error::other(error));
     let mut length: u64 = 0;
     while let Some(frame) = next_frame(&mut body, idle).await? {
         if let Ok(data) = frame.into_data() {
@@ -90,13 +112,16 @@ pub async fn stream_to_file(
             if length > limit {
                 return Err(GatewayError::TooLarge { limit });
             }
-            hasher.update(&data);
-            file.write_all(&data).await?;
+            std::future::poll_fn(|cx| sink.poll_ready(cx))
+                .await
+                .map_err(storage)?;
+            sink.send(data);
         }
     }
-    file.flush().await?;
-    file.sync_all().await?;
-    Ok((hasher.finish(), length))
+    let digest = std::future::poll_fn(|cx| sink.poll_finish(cx))
+        .await
+        .map_err(storage)?;
+    Ok((digest, length))
 }
 
 /// A body serving `length` bytes of `file` from `start`.

@@ -10,6 +10,7 @@ pub mod index;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod offload;
 pub mod pipeline;
 pub mod record;
 pub mod tls;

@@ -9,12 +9,9 @@
 //! An upstream that sends nothing for the idle budget fails the body the
 //! same way, so a stalled upstream cannot hold a client connection forever.
 //!
-//! Hashing runs on its own thread, fed the pieces (shared, not copied)
-//! through a bounded queue: the event loop moves bytes from one socket to
-//! the other while the hash thread hashes what came before, so hashing and
-//! forwarding overlap instead of adding up. The queue bounds what a
-//! download holds in memory; when it is full, reading from the upstream
-//! waits for the hash.
+//! Hashing runs on a thread of its own ([`Offload`]), so that hashing and
+//! forwarding overlap instead of adding up; when the hash falls behind,
+//! reading from the upstream waits for it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,96 +21,21 @@ use std::time::Duration;
 use bytes::Bytes;
 use cragate_verifier::{Digest, Hasher};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::PollSender;
 
 use crate::server::body::BodyError;
+use crate::server::offload::Offload;
 
-/// Bytes handed to the hash thread at once: waking a thread costs far more
-/// than hashing a small piece, so pieces are gathered into batches of
-/// about this size.
-const HASH_BATCH: usize = 512 * 1024;
-
-/// Batches the hash thread may lag behind the upstream: with the batch
-/// being gathered, a download holds about 3 MiB at most.
-const HASH_QUEUE: usize = 4;
-
-/// SHA-256 of the pieces sent to it, computed on a blocking thread.
-#[derive(Debug)]
-struct HashThread {
-    /// `None` once every piece was sent.
-    pieces: Option<PollSender<Vec<Bytes>>>,
-    /// The batch being gathered, and its length in bytes.
-    batch: Vec<Bytes>,
-    batch_bytes: usize,
-    /// Dropping it lets the thread go; closing the queue ends it.
-    digest: JoinHandle<Digest>,
-}
-
-impl HashThread {
-    fn start() -> Self {
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<Bytes>>(HASH_QUEUE);
-        let digest = tokio::task::spawn_blocking(move || {
-            let mut hasher = Hasher::new();
-            while let Some(batch) = receiver.blocking_recv() {
-                for piece in batch {
-                    hasher.update(&piece);
-                }
-            }
-            hasher.finish()
-        });
-        Self {
-            pieces: Some(PollSender::new(sender)),
-            batch: Vec::new(),
-            batch_bytes: 0,
-            digest,
-        }
-    }
-
-    /// Ready when a piece can be taken: the batch is not full, or the
-    /// queue took it.
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BodyError>> {
-        if self.batch_bytes < HASH_BATCH {
-            return Poll::Ready(Ok(()));
-        }
-        self.poll_send_batch(cx)
-    }
-
-    /// Adds a piece to the batch; [`Self::poll_ready`] must have answered
-    /// ready.
-    fn send(&mut self, piece: Bytes) {
-        self.batch_bytes = self.batch_bytes.saturating_add(piece.len());
-        self.batch.push(piece);
-    }
-
-    /// Hands the batch to the hash thread once the queue has room.
-    fn poll_send_batch(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BodyError>> {
-        let Some(pieces) = self.pieces.as_mut() else {
-            return Poll::Ready(Err("the hash was already finished".into()));
-        };
-        if std::task::ready!(pieces.poll_reserve(cx)).is_err() {
-            return Poll::Ready(Err("the hash thread stopped".into()));
-        }
-        let batch = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
-        Poll::Ready(
-            pieces
-                .send_item(batch)
-                .map_err(|_| "the hash thread stopped".into()),
-        )
-    }
-
-    /// The digest of every piece, once the thread has hashed them all.
-    fn poll_digest(&mut self, cx: &mut Context<'_>) -> Poll<Result<Digest, BodyError>> {
-        if !self.batch.is_empty() {
-            std::task::ready!(self.poll_send_batch(cx))?;
-        }
-        self.pieces = None;
-        Pin::new(&mut self.digest)
-            .poll(cx)
-            .map_err(|e| format!("the hash thread failed: {e}").into())
-    }
+/// SHA-256 of a body's pieces, on a thread of its own.
+fn hash_thread() -> Offload<Digest> {
+    Offload::start(
+        Hasher::new(),
+        |hasher, piece| {
+            hasher.update(piece);
+            Ok(())
+        },
+        |hasher| Ok(hasher.finish()),
+    )
 }
 
 /// See the module documentation.
@@ -121,7 +43,7 @@ impl HashThread {
 pub struct VerifiedBody {
     inner: Incoming,
     /// `None` once the body has ended or failed.
-    hasher: Option<HashThread>,
+    hasher: Option<Offload<Digest>>,
     /// The upstream's body has ended; the digest is awaited.
     upstream_done: bool,
     expected: Digest,
@@ -145,7 +67,7 @@ impl VerifiedBody {
     ) -> Self {
         Self {
             inner,
-            hasher: Some(HashThread::start()),
+            hasher: Some(hash_thread()),
             upstream_done: false,
             expected,
             size,
@@ -207,7 +129,7 @@ impl Body for VerifiedBody {
                 return Poll::Ready(None);
             };
             if this.upstream_done {
-                let actual = match hasher.poll_digest(cx) {
+                let actual = match hasher.poll_finish(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Err(error)) => return this.fail(error),
                     Poll::Ready(Ok(actual)) => actual,
