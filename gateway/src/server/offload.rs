@@ -135,7 +135,12 @@ mod tests {
 
     fn pieces() -> Vec<Bytes> {
         (0..3000u32)
-            .map(|i| Bytes::from(vec![u8::try_from(i % 251).unwrap(); 1000 + (i as usize % 7)]))
+            .map(|i| {
+                Bytes::from(vec![
+                    u8::try_from(i % 251).unwrap();
+                    1000 + (i as usize % 7)
+                ])
+            })
             .collect()
     }
 
