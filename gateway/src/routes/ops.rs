@@ -75,10 +75,11 @@ fn admin_view(gateway: &Gateway) -> String {
     let routes: Vec<_> = config
         .routes
         .iter()
-        .map(|r| json!({"method": r.method.as_str(), "path": r.path.to_string(), "kind": format!("{:?}", r.kind), "listing_pointer": r.listing_pointer}))
+        .map(|r| json!({"method": r.method.as_str(), "path": r.path.to_string(), "kind": format!("{:?}", r.kind), "listing_pointer": r.listing_pointer, "listings_pointer": r.listings_pointer}))
         .collect();
     let view = json!({
         "listen": config.listen.to_string(),
+        "workers": config.workers,
         "tls": config.tls.is_some(),
         "admin_client_certificates": gateway.admin.client_certificates,
         "admin_bearer_token": gateway.admin.bearer_token.is_some(),

@@ -104,22 +104,18 @@ impl<T: Send + 'static> Offload<T> {
     /// Hands the batch to the thread once the queue has room. A thread
     /// that stopped early (its work failed) reports why.
     fn poll_send_batch(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BodyError>> {
-        let Some(pieces) = self.pieces.as_mut() else {
-            return Poll::Ready(Err("the pieces were already finished".into()));
-        };
-        let sent = match std::task::ready!(pieces.poll_reserve(cx)) {
-            Ok(()) => {
+        if let Some(pieces) = self.pieces.as_mut() {
+            if std::task::ready!(pieces.poll_reserve(cx)).is_ok() {
                 let batch = std::mem::take(&mut self.batch);
                 self.batch_bytes = 0;
-                pieces.send_item(batch).is_ok()
+                if pieces.send_item(batch).is_ok() {
+                    return Poll::Ready(Ok(()));
+                }
             }
-            Err(_) => false,
-        };
-        if sent {
-            return Poll::Ready(Ok(()));
+            // The queue is closed: the thread ended, so its result says
+            // why (it may take a moment to be ready).
+            self.pieces = None;
         }
-        // The queue is closed: the thread ended, so its result says why.
-        self.pieces = None;
         match std::task::ready!(self.poll_done(cx)) {
             Err(error) => Poll::Ready(Err(error)),
             Ok(_) => Poll::Ready(Err("the worker thread ended early".into())),
@@ -162,13 +158,23 @@ mod tests {
         assert_eq!(all, pieces().concat());
     }
 
+    /// A count whose drop is slow, so that the queue is seen closed well
+    /// before the thread's result is ready.
+    struct SlowToDrop(usize);
+
+    impl Drop for SlowToDrop {
+        fn drop(&mut self) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     #[tokio::test]
     async fn a_failure_on_the_thread_is_reported_not_lost() {
         let mut offload = Offload::start(
-            0usize,
-            |written: &mut usize, piece| {
-                *written += piece.len();
-                if *written > 1_000_000 {
+            SlowToDrop(0),
+            |written: &mut SlowToDrop, piece| {
+                written.0 += piece.len();
+                if written.0 > 1_000_000 {
                     return Err("no space left on the device".into());
                 }
                 Ok(())
