@@ -16,6 +16,7 @@ mod readme;
 mod serve;
 mod serve_admin;
 mod serve_http;
+mod serve_keepalive;
 mod serve_stall;
 mod serve_tls;
 mod serve_util;

@@ -299,8 +299,9 @@ async fn fetch_whole(
         header::IF_MODIFIED_SINCE,
         header::ACCEPT_ENCODING,
     ];
-    let answer = upstream.forward(parts, empty(), &whole, &[]).await?;
-    match answer.status() {
+    let limit = gateway.config.limits.max_listing_bytes;
+    let (head, bytes) = upstream.fetch(parts, &whole, limit).await?;
+    match head.status {
         StatusCode::OK => {}
         StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
         other => {
@@ -309,32 +310,12 @@ async fn fetch_whole(
             )));
         }
     }
-    let content_type = answer
-        .headers()
+    let content_type = head
+        .headers
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or(HeaderValue::from_static("application/json"));
-    let limit = gateway.config.limits.max_listing_bytes;
-    let bytes = upstream_body(answer.into_body(), limit, gateway).await?;
     Ok((bytes, content_type))
-}
-
-/// Reads an upstream's listing body under the listing budget; failures are
-/// the upstream's.
-async fn upstream_body(
-    body: Incoming,
-    limit: u64,
-    gateway: &Gateway,
-) -> Result<Bytes, GatewayError> {
-    read_limited(body, limit, gateway.config.limits.upstream_timeout)
-        .await
-        .map_err(|error| match error {
-            GatewayError::ClientTimeout => GatewayError::UpstreamTimeout,
-            GatewayError::TooLarge { limit } => {
-                GatewayError::UpstreamInvalid(format!("a listing over {limit} bytes"))
-            }
-            other => GatewayError::UpstreamUnavailable(other.to_string()),
-        })
 }
 
 /// A listing that came from the upstream and cannot be used is the

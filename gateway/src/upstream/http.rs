@@ -3,19 +3,23 @@
 //! with `Host` set to the upstream's authority. Failures to connect give
 //! 502, no answer within the upstream timeout gives 504.
 
+use std::cell::RefCell;
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Request, Response, Uri};
 use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use thread_local::ThreadLocal;
+use tokio::net::TcpStream;
 
-use crate::server::body::Body;
+use crate::server::body::{Body, empty, read_limited};
 use crate::server::error::GatewayError;
 
 /// Headers that belong to one connection and are never forwarded
@@ -36,6 +40,53 @@ fn hop_by_hop() -> [HeaderName; 9] {
 
 type HttpClient = Client<HttpsConnector<HttpConnector>, Body>;
 
+/// Idle connections each worker thread keeps for [`HttpUpstream::fetch`]:
+/// as many as reads it had in flight at once, up to this. Nothing watches
+/// an idle connection, so one the upstream closed is found out (and
+/// replaced) when next used.
+const MAX_IDLE_PER_THREAD: usize = 32;
+
+/// A connection of [`HttpUpstream::fetch`]: the request side and the
+/// future that drives the connection, polled by whoever uses it.
+struct InlineConnection {
+    sender: hyper::client::conn::http1::SendRequest<Body>,
+    connection: hyper::client::conn::http1::Connection<MaybeHttpsStream<TokioIo<TcpStream>>, Body>,
+}
+
+impl std::fmt::Debug for InlineConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineConnection").finish_non_exhaustive()
+    }
+}
+
+/// Why an exchange of [`HttpUpstream::fetch`] failed: the connection
+/// (worth one retry on a new one when it was a kept one), or anything else.
+enum Failure {
+    Connection(String),
+    Other(GatewayError),
+}
+
+impl Failure {
+    fn into_error(self) -> GatewayError {
+        match self {
+            Self::Connection(message) => GatewayError::UpstreamUnavailable(message),
+            Self::Other(error) => error,
+        }
+    }
+}
+
+/// A body from the upstream that could not be read whole is the
+/// upstream's failure.
+fn upstream_body_error(error: GatewayError) -> GatewayError {
+    match error {
+        GatewayError::ClientTimeout => GatewayError::UpstreamTimeout,
+        GatewayError::TooLarge { limit } => {
+            GatewayError::UpstreamInvalid(format!("a document over {limit} bytes"))
+        }
+        other => GatewayError::UpstreamUnavailable(other.to_string()),
+    }
+}
+
 /// An HTTP upstream.
 ///
 /// Each worker thread has its own client and so its own pool of upstream
@@ -46,6 +97,8 @@ pub struct HttpUpstream {
     base: Uri,
     connector: HttpsConnector<HttpConnector>,
     clients: ThreadLocal<HttpClient>,
+    /// Each worker thread's idle connections for [`Self::fetch`].
+    idle: ThreadLocal<RefCell<Vec<InlineConnection>>>,
     /// `Host` of forwarded requests: the upstream's authority.
     host: Option<HeaderValue>,
     timeout: Duration,
@@ -72,6 +125,7 @@ impl HttpUpstream {
             base,
             connector,
             clients: ThreadLocal::new(),
+            idle: ThreadLocal::new(),
             timeout,
         })
     }
@@ -90,17 +144,23 @@ impl HttpUpstream {
         &self.base
     }
 
-    /// Forwards a request with `body`, leaving out the `drop` headers too.
-    pub async fn forward(
+    /// The request to forward: `parts`' method, path and headers less the
+    /// hop-by-hop ones and `drop`, plus `extra`, with the upstream's
+    /// `Host`; the URI in absolute form for the pooled client, in origin
+    /// form for a connection of [`Self::fetch`].
+    fn request(
         &self,
         parts: &Parts,
         body: Body,
         drop: &[HeaderName],
         extra: &[(HeaderName, HeaderValue)],
-    ) -> Result<Response<Incoming>, GatewayError> {
+        absolute: bool,
+    ) -> Result<Request<Body>, GatewayError> {
         let mut uri = http::uri::Parts::default();
-        uri.scheme = self.base.scheme().cloned();
-        uri.authority = self.base.authority().cloned();
+        if absolute {
+            uri.scheme = self.base.scheme().cloned();
+            uri.authority = self.base.authority().cloned();
+        }
         uri.path_and_query = Some(
             parts
                 .uri
@@ -122,11 +182,128 @@ impl HttpUpstream {
         if let Some(host) = &self.host {
             request.headers_mut().insert(header::HOST, host.clone());
         }
+        Ok(request)
+    }
+
+    /// Forwards a request with `body`, leaving out the `drop` headers too.
+    pub async fn forward(
+        &self,
+        parts: &Parts,
+        body: Body,
+        drop: &[HeaderName],
+        extra: &[(HeaderName, HeaderValue)],
+    ) -> Result<Response<Incoming>, GatewayError> {
+        let request = self.request(parts, body, drop, extra, true)?;
         match tokio::time::timeout(self.timeout, self.client().request(request)).await {
             Err(_) => Err(GatewayError::UpstreamTimeout),
             Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable(error.to_string())),
             Ok(Ok(response)) => Ok(response),
         }
+    }
+
+    /// GETs a document the gateway reads whole before answering (a
+    /// listing, a catalog page), leaving out the `drop` headers too: the
+    /// answer's head and at most `limit` bytes of body.
+    ///
+    /// Unlike [`Self::forward`], the exchange is driven by the calling
+    /// task on a connection kept by this worker thread, with no task of
+    /// the connection's own: a read costs no hand-over between tasks. A
+    /// kept connection the upstream has closed meanwhile is retried once
+    /// on a new one (a GET can be repeated).
+    pub async fn fetch(
+        &self,
+        parts: &Parts,
+        drop: &[HeaderName],
+        limit: u64,
+    ) -> Result<(http::response::Parts, Bytes), GatewayError> {
+        let exchange = async {
+            let kept = self.idle.get_or_default().borrow_mut().pop();
+            let retry = kept.is_some();
+            let connection = match kept {
+                Some(connection) => connection,
+                None => self.connect().await?,
+            };
+            match self.exchange(connection, parts, drop, limit).await {
+                Err(Failure::Connection(_)) if retry => {
+                    let connection = self.connect().await?;
+                    self.exchange(connection, parts, drop, limit)
+                        .await
+                        .map_err(Failure::into_error)
+                }
+                other => other.map_err(Failure::into_error),
+            }
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .unwrap_or(Err(GatewayError::UpstreamTimeout))
+    }
+
+    /// A new connection for [`Self::fetch`].
+    async fn connect(&self) -> Result<InlineConnection, GatewayError> {
+        let mut connector = self.connector.clone();
+        let io = tower_service::Service::call(&mut connector, self.base.clone())
+            .await
+            .map_err(|e| GatewayError::UpstreamUnavailable(e.to_string()))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(|e| GatewayError::UpstreamUnavailable(e.to_string()))?;
+        Ok(InlineConnection { sender, connection })
+    }
+
+    /// One GET on `connection`, which goes back to this thread's idle
+    /// connections when the exchange leaves it usable.
+    async fn exchange(
+        &self,
+        mut connection: InlineConnection,
+        parts: &Parts,
+        drop: &[HeaderName],
+        limit: u64,
+    ) -> Result<(http::response::Parts, Bytes), Failure> {
+        let request = self
+            .request(parts, empty(), drop, &[], false)
+            .map_err(Failure::Other)?;
+        // The exchange borrows the connection; it ends before the
+        // connection is kept or dropped.
+        let result = {
+            let InlineConnection {
+                sender,
+                connection: driver,
+            } = &mut connection;
+            let work = async {
+                sender
+                    .ready()
+                    .await
+                    .map_err(|e| Failure::Connection(e.to_string()))?;
+                let answer = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| Failure::Connection(e.to_string()))?;
+                let (head, body) = answer.into_parts();
+                let bytes = read_limited(body, limit, self.timeout)
+                    .await
+                    .map_err(|error| Failure::Other(upstream_body_error(error)))?;
+                Ok((head, bytes))
+            };
+            let mut work = std::pin::pin!(work);
+            tokio::select! {
+                biased;
+                result = &mut work => result,
+                // The connection ended: the answer may have come whole
+                // before it (an upstream that closes after answering);
+                // whatever is still missing can no longer come.
+                _ = driver => futures_util::FutureExt::now_or_never(&mut work)
+                    .unwrap_or_else(|| Err(Failure::Connection(
+                        "the upstream closed the connection".to_owned(),
+                    ))),
+            }
+        };
+        if result.is_ok() && !connection.sender.is_closed() {
+            let mut idle = self.idle.get_or_default().borrow_mut();
+            if idle.len() < MAX_IDLE_PER_THREAD {
+                idle.push(connection);
+            }
+        }
+        result
     }
 
     /// Whether the upstream accepts a TCP connection within the timeout.
