@@ -8,10 +8,16 @@
 //! period, placing on the market, DoC signing date), so a verdict computed
 //! earlier the same UTC day is the verdict that would be computed now.
 //! Changing any input changes the key: a stale verdict cannot be served.
+//!
+//! The SHA-256 of listings read again and again (the common case for a
+//! catalog) is remembered by their exact bytes ([`DigestMemo`]): a lookup
+//! compares the bytes themselves, so it finds the digest of exactly these
+//! bytes, at a fraction of the cost of hashing them again.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use cragate_verifier::Digest;
 use cragate_verifier::verdict::Verdict;
 use jiff::Timestamp;
@@ -66,6 +72,57 @@ impl VerdictCache {
     }
 }
 
+/// Largest listing whose digest is remembered.
+const MEMO_MAX_BYTES: usize = 64 * 1024;
+
+/// Listings whose digest is remembered: with [`MEMO_MAX_BYTES`], 16 MiB of
+/// copies at most.
+const MEMO_ENTRIES: usize = 256;
+
+/// SHA-256 digests of recently seen listings, by their exact bytes (least
+/// recently used out first). The table's hash is seeded at random per
+/// process, so crafted listings cannot pile up in one bucket.
+#[derive(Debug)]
+pub struct DigestMemo {
+    entries: Mutex<LruCache<Bytes, Digest, foldhash::fast::RandomState>>,
+}
+
+impl Default for DigestMemo {
+    fn default() -> Self {
+        let capacity = NonZeroUsize::new(MEMO_ENTRIES).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            entries: Mutex::new(LruCache::with_hasher(
+                capacity,
+                foldhash::fast::RandomState::default(),
+            )),
+        }
+    }
+}
+
+impl DigestMemo {
+    /// The SHA-256 of `bytes`.
+    pub fn digest(&self, bytes: &Bytes) -> Digest {
+        if bytes.len() > MEMO_MAX_BYTES {
+            return Digest::of(bytes);
+        }
+        if let Some(digest) = self
+            .entries
+            .lock()
+            .ok()
+            .and_then(|mut e| e.get(bytes).copied())
+        {
+            return digest;
+        }
+        let digest = Digest::of(bytes);
+        if let Ok(mut entries) = self.entries.lock() {
+            // A copy of its own, so that the memo does not hold on to the
+            // larger buffer the listing was read into.
+            entries.put(Bytes::copy_from_slice(bytes), digest);
+        }
+        digest
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +143,24 @@ mod tests {
         );
         assert_ne!(key, VerdictKey::new(Digest::of(b"m"), Digest::of(b"p"), at));
         assert_ne!(key, VerdictKey::new(Digest::of(b"l"), Digest::of(b"q"), at));
+    }
+
+    #[test]
+    fn the_memo_gives_the_digest_of_exactly_these_bytes() {
+        let memo = DigestMemo::default();
+        let listing = Bytes::from_static(br#"{"format":"cragate.listing/v1"}"#);
+        assert_eq!(memo.digest(&listing), Digest::of(&listing));
+        assert_eq!(memo.digest(&listing.clone()), Digest::of(&listing));
+        let mut other = listing.to_vec();
+        other[3] ^= 1;
+        assert_eq!(memo.digest(&Bytes::from(other.clone())), Digest::of(&other));
+        // Past the capacity, old entries go and digests stay right.
+        for n in 0..(MEMO_ENTRIES + 10) {
+            let bytes = Bytes::from(format!("listing {n}"));
+            assert_eq!(memo.digest(&bytes), Digest::of(&bytes));
+        }
+        assert_eq!(memo.digest(&listing), Digest::of(&listing));
+        let big = Bytes::from(vec![7u8; MEMO_MAX_BYTES + 1]);
+        assert_eq!(memo.digest(&big), Digest::of(&big));
     }
 }

@@ -29,7 +29,7 @@ use crate::config::{Config, UpstreamConfig};
 use crate::policies;
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
 use auth::AdminAuth;
-use cache::VerdictCache;
+use cache::{DigestMemo, VerdictCache};
 use index::AcceptedIndex;
 use metrics::Metrics;
 use pipeline::DecisionSink;
@@ -47,6 +47,8 @@ pub struct Gateway {
     pub accepted: AcceptedIndex,
     /// Verdicts by what they were computed from.
     pub cache: VerdictCache,
+    /// Digests of listings read again and again.
+    pub digests: DigestMemo,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Where each decision is recorded before its response is sent: the
@@ -145,6 +147,7 @@ impl Gateway {
         } = open_ledger(&config.data_dir)?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
+            digests: DigestMemo::default(),
             policy: Arc::new(policy),
             upstream,
             accepted,

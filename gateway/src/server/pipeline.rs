@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use cragate_verifier::Digest;
 use cragate_verifier::evidence::Listing;
 use cragate_verifier::json::check_limits;
 use cragate_verifier::limits::MAX_JSON_DEPTH;
@@ -234,7 +233,7 @@ pub async fn cached_verdict(
     listing: Bytes,
 ) -> Result<(Arc<Verdict>, Option<Listing>), GatewayError> {
     let key = VerdictKey::new(
-        Digest::of(&listing),
+        gateway.digests.digest(&listing),
         gateway.policy.digest(),
         Timestamp::now(),
     );
