@@ -201,15 +201,16 @@ impl HttpUpstream {
         }
     }
 
-    /// GETs a document the gateway reads whole before answering (a
-    /// listing, a catalog page), leaving out the `drop` headers too: the
-    /// answer's head and at most `limit` bytes of body.
+    /// Asks for a document the gateway reads whole before answering (a
+    /// listing, a catalog page) with the request's method and path and no
+    /// body, leaving out the `drop` headers too: the answer's head and at
+    /// most `limit` bytes of body.
     ///
     /// Unlike [`Self::forward`], the exchange is driven by the calling
     /// task on a connection kept by this worker thread, with no task of
     /// the connection's own: a read costs no hand-over between tasks. A
     /// kept connection the upstream has closed meanwhile is retried once
-    /// on a new one (a GET can be repeated).
+    /// on a new one when the method may be repeated (GET may).
     pub async fn fetch(
         &self,
         parts: &Parts,
@@ -218,7 +219,9 @@ impl HttpUpstream {
     ) -> Result<(http::response::Parts, Bytes), GatewayError> {
         let exchange = async {
             let kept = self.idle.get_or_default().borrow_mut().pop();
-            let retry = kept.is_some();
+            // A rule may name any method for a read; only one that may be
+            // repeated (RFC 9110, 9.2.2) is sent twice.
+            let retry = kept.is_some() && parts.method.is_idempotent();
             let connection = match kept {
                 Some(connection) => connection,
                 None => self.connect().await?,
