@@ -3,7 +3,7 @@
 //! closed in between must be retried on a new connection, and an upstream
 //! that answers nothing must be a 502, never a pass.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,22 +40,9 @@ fn upstream(listing: Vec<u8>, mode: Upstream) -> (u16, Arc<AtomicUsize>) {
 fn serve(mut stream: TcpStream, listing: &[u8], mode: Upstream) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        let Some(request_line) = read_request(&mut reader) else {
             return;
-        }
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                break;
-            }
-            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        let _ = reader.read_exact(&mut body);
+        };
         if !request_line.starts_with("GET") {
             let _ = stream.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
             continue;

@@ -348,3 +348,26 @@ pub fn pattern_file(dir: &Path, name: &str, size: usize, seed: u8) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// For hand-written test upstreams: reads one request (line, headers, a
+/// `Content-Length` body) and returns its request line; `None` once the
+/// connection has ended.
+pub fn read_request(reader: &mut impl std::io::BufRead) -> Option<String> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    Some(request_line)
+}
