@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use cragate_verifier::json::check_limits;
 use cragate_verifier::limits::MAX_JSON_DEPTH;
+use cragate_verifier::verdict::Verdict;
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
@@ -120,9 +121,27 @@ pub async fn read(
         }
     };
     let listing = evidence(&bytes, &rule.listing_pointer, limit).map_err(as_upstream)?;
-    let (verdict, computed) = cached_verdict(gateway, listing.clone())
+    let verdict = judge_stored(gateway, listing, peer)
         .await
         .map_err(as_upstream)?;
+    let mut response = Response::new(full(bytes));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    decision_headers(&mut response, &verdict);
+    Ok(response)
+}
+
+/// Verifier, policy and decision phases for a listing read from the
+/// upstream: its verdict through the verdict cache, recorded on the ledger
+/// when computed now. A denial is [`GatewayError::Rejected`], a listing that
+/// cannot be used [`GatewayError::MalformedListing`].
+async fn judge_stored(
+    gateway: &Gateway,
+    listing: Bytes,
+    peer: Option<SocketAddr>,
+) -> Result<Arc<Verdict>, GatewayError> {
+    let (verdict, computed) = cached_verdict(gateway, listing.clone()).await?;
     let recording = match &computed {
         Some(parsed) => Recording::New(DecisionRecord {
             verdict: &verdict,
@@ -134,12 +153,7 @@ pub async fn read(
         None => Recording::AlreadyRecorded,
     };
     decide(gateway, &verdict, recording).await?;
-    let mut response = Response::new(full(bytes));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    decision_headers(&mut response, &verdict);
-    Ok(response)
+    Ok(verdict)
 }
 
 /// `GET /v1/catalog?after=ID&limit=N` (or a `catalog-read` rule): product
@@ -226,27 +240,12 @@ async fn filter_page(
         let bytes = serde_json::to_vec(listing)
             .map(Bytes::from)
             .map_err(|e| GatewayError::Internal(e.to_string()))?;
-        let (verdict, computed) = match cached_verdict(gateway, bytes.clone()).await {
-            Ok(judged) => judged,
+        match judge_stored(gateway, bytes, peer).await {
+            Ok(_) => kept.push(entry),
+            Err(GatewayError::Rejected(_)) => {}
             Err(GatewayError::MalformedListing(error)) => {
                 eprintln!("cragate: catalog-read: an entry withheld: {error}");
-                continue;
             }
-            Err(other) => return Err(other),
-        };
-        let recording = match &computed {
-            Some(parsed) => Recording::New(DecisionRecord {
-                verdict: &verdict,
-                listing: Some(parsed),
-                listing_bytes: &bytes,
-                peer,
-                submission: false,
-            }),
-            None => Recording::AlreadyRecorded,
-        };
-        match decide(gateway, &verdict, recording).await {
-            Ok(()) => kept.push(entry),
-            Err(GatewayError::Rejected(_)) => {}
             Err(other) => return Err(other),
         }
     }
