@@ -169,13 +169,17 @@ fn placement_name(placement: CePlacement) -> &'static str {
     }
 }
 
-fn notified_body_after_marking(cx: &Context<'_>) -> Finding {
-    let on_marking = cx
-        .listing
+/// The notified body number written after the CE marking, if any.
+fn body_on_marking<'a>(cx: &'a Context<'_>) -> Option<&'a str> {
+    cx.listing
         .raw
         .ce_marking
         .as_ref()
-        .and_then(|ce| ce.notified_body.as_deref());
+        .and_then(|ce| ce.notified_body.as_deref())
+}
+
+fn notified_body_after_marking(cx: &Context<'_>) -> Finding {
+    let on_marking = body_on_marking(cx);
     let Some(procedure) = declared_procedure(cx) else {
         return no_procedure(CheckId::CeNotifiedBody);
     };
@@ -206,12 +210,7 @@ fn notified_body_after_marking(cx: &Context<'_>) -> Finding {
 }
 
 fn notified_body_numbers(cx: &Context<'_>) -> Finding {
-    let on_marking = cx
-        .listing
-        .raw
-        .ce_marking
-        .as_ref()
-        .and_then(|ce| ce.notified_body.as_deref());
+    let on_marking = body_on_marking(cx);
     let numbers: Vec<(&str, &str)> = [
         ("ce_marking.notified_body", on_marking),
         ("DoC notified_body.number", declared_body_number(cx)),
