@@ -3,16 +3,8 @@
 
 #![forbid(unsafe_code)]
 
-mod cli;
-mod config;
-mod policies;
-mod routes;
-mod server;
-mod trust_roots;
-mod upstream;
-
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    cli::run()
+    cragate::cli::run()
 }

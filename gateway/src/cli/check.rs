@@ -11,8 +11,9 @@ use cragate_verifier::limits::MAX_LISTING_BYTES;
 use cragate_verifier::verdict::{Decision, Outcome, Severity, Verdict};
 use jiff::Timestamp;
 
-use super::{EXIT_FAILED, EXIT_UNUSABLE, fail, read_limited};
-use crate::policies;
+use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
+use crate::config::policies;
+use crate::http::files::read_file_limited;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -53,7 +54,7 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(EXIT_UNUSABLE);
         }
     };
-    let bytes = match read_limited(&args.listing, MAX_LISTING_BYTES, "listing") {
+    let bytes = match read_file_limited(&args.listing, MAX_LISTING_BYTES, "listing") {
         Ok(bytes) => bytes,
         Err(error) => return fail(EXIT_UNUSABLE, format!("{error:#}")),
     };

@@ -6,14 +6,14 @@ use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Args as ClapArgs, Subcommand};
-use cragate::ledger::entry::EntryBody;
-use cragate::ledger::export::{self, Selection};
-use cragate::ledger::{
+use crate::ledger::entry::EntryBody;
+use crate::ledger::export::{self, Selection};
+use crate::ledger::{
     DataDir, LedgerStore, OperatorId, ProductId, Query, RedbLedger, StoreOptions, StoredRecord,
     VerifierKey, supply_chain,
 };
+use anyhow::Context;
+use clap::{Args as ClapArgs, Subcommand};
 use cragate_verifier::Digest;
 use jiff::Timestamp;
 

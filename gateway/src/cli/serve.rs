@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
+use crate::config::policies;
 use crate::config::{Config, Overrides};
-use crate::{policies, server};
+use crate::server;
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]

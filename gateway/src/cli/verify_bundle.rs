@@ -18,8 +18,9 @@ use cragate_verifier::sigstore::{
 };
 use jiff::Timestamp;
 
-use super::{EXIT_FAILED, EXIT_UNUSABLE, fail, read_limited};
-use crate::trust_roots::SIGSTORE_PUBLIC_GOOD;
+use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
+use crate::config::trust_roots::SIGSTORE_PUBLIC_GOOD;
+use crate::http::files::read_file_limited;
 
 /// Arguments of `verify-bundle`.
 #[derive(Debug, clap::Args)]
@@ -80,7 +81,7 @@ pub fn run(args: &Args) -> ExitCode {
         Ok(inputs) => inputs,
         Err(error) => return fail(EXIT_UNUSABLE, format!("{error:#}")),
     };
-    let bundle_bytes = match read_limited(&args.bundle, MAX_BUNDLE_BYTES, "bundle") {
+    let bundle_bytes = match read_file_limited(&args.bundle, MAX_BUNDLE_BYTES, "bundle") {
         Ok(bytes) => bytes,
         Err(error) => return fail(EXIT_UNUSABLE, format!("{error:#}")),
     };
@@ -117,7 +118,7 @@ impl From<sigstore::VerifyError> for VerifyFailure {
 impl Inputs {
     fn load(args: &Args) -> anyhow::Result<Self> {
         let root_bytes = match &args.trusted_root {
-            Some(path) => read_limited(path, MAX_TRUSTED_ROOT_BYTES, "trusted root")?,
+            Some(path) => read_file_limited(path, MAX_TRUSTED_ROOT_BYTES, "trusted root")?,
             None => SIGSTORE_PUBLIC_GOOD.to_vec(),
         };
         let trust_root =
@@ -157,7 +158,7 @@ impl Inputs {
 
 fn signer_policy(args: &Args) -> anyhow::Result<SignerPolicy> {
     if let Some(path) = &args.key {
-        let pem = read_limited(path, MAX_PUBLIC_KEY_BYTES, "public key")?;
+        let pem = read_file_limited(path, MAX_PUBLIC_KEY_BYTES, "public key")?;
         let key = ManagedKey::from_pem(&pem).with_context(|| format!("key {}", path.display()))?;
         return Ok(SignerPolicy::Key(key));
     }

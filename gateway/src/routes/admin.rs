@@ -13,10 +13,10 @@ use std::io::{self, BufWriter, Write};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::ledger::entry::{Entry, EntryBody, Submission};
+use crate::ledger::export::{self, Selection};
+use crate::ledger::{LedgerError, LedgerStore, OperatorId, ProductId, Query, supply_chain};
 use bytes::Bytes;
-use cragate::ledger::entry::{Entry, EntryBody, Submission};
-use cragate::ledger::export::{self, Selection};
-use cragate::ledger::{LedgerError, LedgerStore, OperatorId, ProductId, Query, supply_chain};
 use cragate_verifier::Digest;
 use futures_util::{StreamExt, stream};
 use http::{HeaderMap, HeaderValue, Response, StatusCode, Uri, header};
@@ -27,10 +27,10 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{Access, LedgerRead};
-use crate::server::Gateway;
-use crate::server::body::{Body, BodyError, full};
-use crate::server::error::GatewayError;
-use crate::server::pipeline::Connection;
+use crate::http::body::{Body, BodyError, full};
+use crate::http::error::GatewayError;
+use crate::pipeline::Connection;
+use crate::pipeline::Gateway;
 
 /// Most entries one `entries` answer holds, and how many it holds when no
 /// `limit` is given. A record is well under a kilobyte, so an answer stays
@@ -97,8 +97,8 @@ pub async fn record_supply(
 ) -> Result<Response<Body>, GatewayError> {
     super::ops::authorize(gateway, connection, request.headers(), Access::Admin)?;
     let (parts, body) = request.into_parts();
-    crate::server::pipeline::limits(&parts, MAX_SUPPLY_LINK_BYTES)?;
-    let body = crate::server::body::read_limited(
+    crate::pipeline::limits(&parts, MAX_SUPPLY_LINK_BYTES)?;
+    let body = crate::http::body::read_limited(
         body,
         MAX_SUPPLY_LINK_BYTES,
         gateway.config.limits.body_idle_timeout,
@@ -129,7 +129,7 @@ pub async fn record_supply(
 /// `entries`: the records `cragate ledger query` prints, as one JSON
 /// document.
 async fn entries(
-    store: Arc<cragate::ledger::RedbLedger>,
+    store: Arc<crate::ledger::RedbLedger>,
     mut query: Query,
 ) -> Result<Response<Body>, GatewayError> {
     let limit = query.limit.unwrap_or(MAX_ENTRIES);
@@ -149,7 +149,7 @@ async fn entries(
 /// `supply-chain/{id}`: the product's suppliers (`upstream`) and customers
 /// (`downstream`), as `cragate ledger supply-chain --json` prints them.
 async fn chain(
-    store: Arc<cragate::ledger::RedbLedger>,
+    store: Arc<crate::ledger::RedbLedger>,
     product: ProductId,
 ) -> Result<Response<Body>, GatewayError> {
     let asked = product.clone();
@@ -167,7 +167,7 @@ async fn chain(
 /// later one cuts the connection, so a client never holds a complete export
 /// that is not one.
 async fn export(
-    store: Arc<cragate::ledger::RedbLedger>,
+    store: Arc<crate::ledger::RedbLedger>,
     selection: Selection,
 ) -> Result<Response<Body>, GatewayError> {
     let (sender, mut receiver) = mpsc::channel(EXPORT_PIECES_IN_FLIGHT);

@@ -12,10 +12,10 @@ use serde_json::json;
 use tempfile::NamedTempFile;
 
 use super::Captures;
-use crate::server::Gateway;
-use crate::server::body::{Body, empty, file_range, full, stream_to_file};
-use crate::server::error::GatewayError;
-use crate::server::pipeline::limits;
+use crate::http::body::{Body, empty, file_range, full, stream_to_file};
+use crate::http::error::GatewayError;
+use crate::pipeline::Gateway;
+use crate::pipeline::limits;
 use crate::upstream::verified::VerifiedBody;
 use crate::upstream::{Upstream, relay};
 

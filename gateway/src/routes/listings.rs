@@ -13,13 +13,13 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::{Captures, RouteRule};
-use crate::server::Gateway;
-use crate::server::body::{Body, empty, full, read_limited};
-use crate::server::error::GatewayError;
-use crate::server::pipeline::{
+use crate::http::body::{Body, empty, full, read_limited};
+use crate::http::error::GatewayError;
+use crate::pipeline::Gateway;
+use crate::pipeline::record::DecisionRecord;
+use crate::pipeline::{
     Recording, cached_verdict, decide, decision_headers, evaluate, evidence, limits,
 };
-use crate::server::record::DecisionRecord;
 use crate::upstream::file::{MAX_PAGE, is_safe_id};
 use crate::upstream::{HttpUpstream, Upstream, relay};
 

@@ -14,89 +14,19 @@ pub mod admin;
 pub mod artifacts;
 pub mod listings;
 pub mod ops;
-pub mod pattern;
 
-use http::Method;
+use std::future::Future;
+use std::sync::Arc;
 
-pub use pattern::{Capture, Captures, PathPattern};
+use http::{Method, Request, Response};
+use hyper::body::Incoming;
 
-/// What a route carries, and so which checks it goes through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteKind {
-    /// A body holding a listing: verified and evaluated before it is stored.
-    ListingSubmission,
-    /// Artifact bytes at a `{digest}` path: hashed, and stored only when an
-    /// accepted listing references the digest.
-    ArtifactUpload,
-    /// A response holding a listing: served only when the policy accepts it.
-    ListingRead,
-    /// A catalog page (names and digests, no product): served as it comes.
-    CatalogRead,
-    /// Artifact bytes at a `{digest}` path: served only when an accepted
-    /// listing references the digest, and re-hashed while streamed.
-    Download,
-}
+use crate::http::body::Body;
+use crate::http::error::{ErrorSource, GatewayError, error_response};
+use crate::pipeline::{Connection, Gateway};
 
-impl RouteKind {
-    /// Parses the `kind` of a `[[routes]]` rule.
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "listing-submission" => Self::ListingSubmission,
-            "artifact-upload" => Self::ArtifactUpload,
-            "listing-read" => Self::ListingRead,
-            "catalog-read" => Self::CatalogRead,
-            "download" => Self::Download,
-            _ => return None,
-        })
-    }
-}
-
-/// One rule: a method and path pattern, and what the route carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteRule {
-    /// The method it applies to.
-    pub method: Method,
-    /// The path pattern.
-    pub path: PathPattern,
-    /// What it carries.
-    pub kind: RouteKind,
-    /// Where the listing sits in a JSON body (RFC 6901); empty for the whole
-    /// body. For a catalog read with `listings_pointer`, where it sits in
-    /// each entry.
-    pub listing_pointer: String,
-    /// Catalog reads: where the page's array of entries sits (RFC 6901;
-    /// empty when the page is the array). Each entry is judged and only
-    /// accepted ones are passed on. `None`: the page is passed on as it
-    /// comes, which suits pages of references only.
-    pub listings_pointer: Option<String>,
-}
-
-/// The native API's rules.
-pub fn native_rules() -> Vec<RouteRule> {
-    let rule = |method: Method, path: &str, kind| {
-        PathPattern::parse(path).map(|path| RouteRule {
-            method,
-            path,
-            kind,
-            listing_pointer: String::new(),
-            listings_pointer: None,
-        })
-    };
-    [
-        rule(Method::POST, "/v1/listings", RouteKind::ListingSubmission),
-        rule(Method::GET, "/v1/listings/{id}", RouteKind::ListingRead),
-        rule(Method::GET, "/v1/catalog", RouteKind::CatalogRead),
-        rule(
-            Method::PUT,
-            "/v1/artifacts/{digest}",
-            RouteKind::ArtifactUpload,
-        ),
-        rule(Method::GET, "/v1/artifacts/{digest}", RouteKind::Download),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-}
+pub use crate::config::pattern::{Capture, Captures, PathPattern};
+pub use crate::config::rules::{RouteKind, RouteRule, native_rules};
 
 /// The gateway's own routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,6 +116,103 @@ pub enum Route<'a> {
     Product(&'a RouteRule, Captures),
     /// Nothing: denied with 404.
     Unknown,
+}
+
+/// Serves one request: every outcome is a response, every error denies.
+pub async fn handle(
+    gateway: Arc<Gateway>,
+    connection: Connection,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let (route, result) = dispatch(&gateway, connection, request).await;
+    let response = result.unwrap_or_else(|error| {
+        if error.source() != ErrorSource::Client {
+            eprintln!("cragate: {route}: {error}");
+        }
+        error_response(&error)
+    });
+    gateway.metrics.request(route, response.status().as_u16());
+    response
+}
+
+async fn dispatch(
+    gateway: &Arc<Gateway>,
+    connection: Connection,
+    request: Request<Incoming>,
+) -> (&'static str, Result<Response<Body>, GatewayError>) {
+    let path = request.uri().path().to_owned();
+    match route(&gateway.config.routes, request.method(), &path) {
+        Route::Ops(which) => (
+            "ops",
+            ops::serve(gateway, connection, request.headers(), which).await,
+        ),
+        Route::Ledger(read) => (
+            "admin-ledger",
+            admin::serve(gateway, connection, request.headers(), request.uri(), read).await,
+        ),
+        Route::SupplyLink => (
+            "admin-ledger",
+            admin::record_supply(gateway, connection, request).await,
+        ),
+        Route::Unknown => (
+            "unknown",
+            Err(GatewayError::NoRoute {
+                method: request.method().to_string(),
+                path,
+            }),
+        ),
+        Route::Product(rule, captures) => {
+            let rule = rule.clone();
+            let deadline = gateway.config.limits.request_timeout;
+            match rule.kind {
+                RouteKind::ListingSubmission => (
+                    "listing-submission",
+                    bounded(
+                        deadline,
+                        listings::submit(gateway, &rule, captures, request, connection.peer),
+                    )
+                    .await,
+                ),
+                RouteKind::ListingRead => (
+                    "listing-read",
+                    bounded(
+                        deadline,
+                        listings::read(gateway, &rule, captures, request, connection.peer),
+                    )
+                    .await,
+                ),
+                RouteKind::CatalogRead => (
+                    "catalog-read",
+                    bounded(
+                        deadline,
+                        listings::catalog(gateway, &rule, request, connection.peer),
+                    )
+                    .await,
+                ),
+                // Streaming routes: bounded by the idle budget per piece
+                // and the size budget, not by a total time.
+                RouteKind::ArtifactUpload => (
+                    "artifact-upload",
+                    artifacts::upload(gateway, captures, request).await,
+                ),
+                RouteKind::Download => (
+                    "download",
+                    artifacts::download(gateway, captures, request).await,
+                ),
+            }
+        }
+    }
+}
+
+/// Limits phase, in time: a buffered request that takes longer than the
+/// request budget is answered 408.
+async fn bounded(
+    deadline: std::time::Duration,
+    work: impl Future<Output = Result<Response<Body>, GatewayError>>,
+) -> Result<Response<Body>, GatewayError> {
+    tokio::time::timeout(deadline, work)
+        .await
+        .unwrap_or(Err(GatewayError::ClientTimeout))
 }
 
 /// Finds the route of a request.

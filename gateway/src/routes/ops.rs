@@ -8,10 +8,10 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
 use super::{Access, Ops};
-use crate::server::Gateway;
-use crate::server::body::{Body, full};
-use crate::server::error::GatewayError;
-use crate::server::pipeline::Connection;
+use crate::http::body::{Body, full};
+use crate::http::error::GatewayError;
+use crate::pipeline::Connection;
+use crate::pipeline::Gateway;
 
 /// Serves one of the gateway's own routes, once [`authorize`] let it through.
 pub async fn serve(
@@ -48,7 +48,7 @@ pub async fn serve(
 
 /// Lets a request through to a route of the given access: an admin route
 /// needs a verified client certificate or the admin bearer token
-/// ([`crate::server::auth`]), and is closed when neither is configured.
+/// ([`crate::http::auth`]), and is closed when neither is configured.
 pub fn authorize(
     gateway: &Gateway,
     connection: Connection,

@@ -18,12 +18,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use super::Gateway;
-use super::body::{Body, BodyError};
-use super::pipeline::{self, Connection};
-
-/// hyper's smallest read buffer; the header budget cannot go below it.
-pub const MIN_HEADER_BUFFER: usize = 8192;
+use crate::http::body::{Body, BodyError};
+use crate::http::limits::MIN_HEADER_BUFFER;
+use crate::pipeline::{Connection, Gateway};
+use crate::routes;
 
 /// Accepts and serves connections, at most as many at once as
 /// `connections` has permits (shared by all workers), until `shutdown`
@@ -136,7 +134,7 @@ where
     let service_gateway = Arc::clone(&gateway);
     let service = service_fn(move |request| {
         let gateway = Arc::clone(&service_gateway);
-        async move { Ok::<_, Infallible>(pipeline::handle(gateway, info, request).await) }
+        async move { Ok::<_, Infallible>(routes::handle(gateway, info, request).await) }
     });
     let served = builder.serve_connection(TokioIo::new(stream), service);
     // Errors here are the client's connection failing (reset, timeout,
@@ -173,7 +171,7 @@ where
         // response body is done or dropped.
         let in_flight = InFlight::begin(Arc::clone(&service_activity));
         async move {
-            let response = pipeline::handle(gateway, info, request).await;
+            let response = routes::handle(gateway, info, request).await;
             Ok::<_, Infallible>(response.map(|body| {
                 InFlightBody {
                     inner: body,

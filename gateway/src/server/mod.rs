@@ -1,70 +1,30 @@
 //! `cragate serve`: a hyper + rustls server in front of a catalog that lets
-//! through only what the policy accepts. The request pipeline is documented
-//! in [`pipeline`]; listeners, TLS, limits and shutdown live beside it.
+//! through only what the policy accepts. This layer starts and runs the
+//! process: it opens the shared [`Gateway`] state, binds the listener,
+//! runs the worker threads and shuts down; each request is handed to
+//! [`crate::routes::handle`], and the phases it goes through are documented
+//! in [`crate::pipeline`].
 
-pub mod auth;
-pub mod body;
-pub mod cache;
-pub mod error;
-pub mod index;
-pub mod limits;
 pub mod listener;
-pub mod metrics;
-pub mod offload;
-pub mod pipeline;
-pub mod record;
 pub mod tls;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cragate::ledger::{Appender, RedbLedger};
 use cragate_verifier::policy::Policy;
 use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 
-use crate::config::{Config, UpstreamConfig};
-use crate::policies;
+use crate::config::{Config, UpstreamConfig, policies};
+use crate::http::auth::AdminAuth;
+use crate::ledger::{Appender, RedbLedger};
+use crate::pipeline::cache::{DigestMemo, VerdictCache};
+use crate::pipeline::index::AcceptedIndex;
+use crate::pipeline::metrics::Metrics;
+use crate::pipeline::record::LedgerSink;
+use crate::pipeline::{DecisionSink, Gateway};
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
-use auth::AdminAuth;
-use cache::{DigestMemo, VerdictCache};
-use index::AcceptedIndex;
-use metrics::Metrics;
-use pipeline::DecisionSink;
-
-/// Everything a request needs, shared by all connections.
-#[derive(Debug)]
-pub struct Gateway {
-    /// The configuration in force.
-    pub config: Config,
-    /// The compiled policy.
-    pub policy: Arc<Policy>,
-    /// Where accepted products go.
-    pub upstream: Upstream,
-    /// Digests of the artifacts accepted listings reference.
-    pub accepted: AcceptedIndex,
-    /// Verdicts by what they were computed from.
-    pub cache: VerdictCache,
-    /// Digests of listings read again and again.
-    pub digests: DigestMemo,
-    /// Counters for `/metrics`.
-    pub metrics: Metrics,
-    /// Where each decision is recorded before its response is sent: the
-    /// ledger in the data directory (see [`record`]).
-    pub decisions: Arc<dyn DecisionSink>,
-    /// The same ledger, for the admin API's reads (the process holds the
-    /// file open, so reads go through this handle; writes go through the
-    /// sink's group-commit writer).
-    pub ledger: Arc<RedbLedger>,
-    /// The ledger's group-commit writer, for entries the admin API records.
-    pub appender: Arc<Appender>,
-    /// Folder for uploads in progress, on the catalog's file system.
-    pub temp_dir: PathBuf,
-    /// How administrators authenticate.
-    pub admin: AdminAuth,
-}
 
 /// The ledger as the gateway uses it: one handle for reads, the
 /// group-commit writer on the same handle, and the decision sink in front
@@ -78,15 +38,15 @@ struct OpenLedger {
 /// Opens the ledger in the data directory, creating it and its signing key
 /// on first start.
 fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<OpenLedger> {
-    let dir = cragate::ledger::DataDir::new(data_dir);
+    let dir = crate::ledger::DataDir::new(data_dir);
     let store = dir
-        .open(cragate::ledger::redb_store::StoreOptions::default())
+        .open(crate::ledger::redb_store::StoreOptions::default())
         .with_context(|| format!("cannot open the ledger in {}", data_dir.display()))?;
     let store = Arc::new(store);
-    let appender = cragate::ledger::Appender::start(Arc::clone(&store) as _)
+    let appender = crate::ledger::Appender::start(Arc::clone(&store) as _)
         .context("cannot start the ledger writer")?;
     let appender = Arc::new(appender);
-    let sink = Arc::new(record::LedgerSink::new(Arc::clone(&appender)));
+    let sink = Arc::new(LedgerSink::new(Arc::clone(&appender)));
     Ok(OpenLedger {
         store,
         appender,

@@ -123,7 +123,7 @@ impl FileCatalog {
         let mut out = Vec::new();
         for id in list_ids(&self.listings())? {
             let path = self.listings().join(format!("{id}.json"));
-            let bytes = crate::cli::read_limited(&path, limit as usize, "listing")
+            let bytes = crate::http::files::read_file_limited(&path, limit as usize, "listing")
                 .map_err(|e| io::Error::other(format!("{e:#}")))?;
             out.push((id, bytes));
         }

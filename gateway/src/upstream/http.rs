@@ -19,8 +19,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use thread_local::ThreadLocal;
 use tokio::net::TcpStream;
 
-use crate::server::body::{Body, empty, read_limited};
-use crate::server::error::GatewayError;
+use crate::http::body::{Body, empty, read_limited};
+use crate::http::error::GatewayError;
 
 /// Headers that belong to one connection and are never forwarded
 /// (RFC 9110, section 7.6.1).

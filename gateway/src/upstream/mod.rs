@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 pub use file::FileCatalog;
 pub use http::HttpUpstream;
 
-use crate::server::body::{Body, BodyError};
+use crate::http::body::{Body, BodyError};
 
 /// The upstream in use.
 #[derive(Debug)]

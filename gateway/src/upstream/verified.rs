@@ -23,8 +23,8 @@ use cragate_verifier::{Digest, Hasher};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use tokio::time::{Instant, Sleep};
 
-use crate::server::body::BodyError;
-use crate::server::offload::Offload;
+use crate::http::body::BodyError;
+use crate::http::offload::Offload;
 
 /// SHA-256 of a body's pieces, on a thread of its own.
 fn hash_thread() -> Offload<Digest> {

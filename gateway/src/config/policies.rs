@@ -15,23 +15,23 @@ use cragate_verifier::policy::{Policy, PolicyDraft, PolicyError, PolicyErrors, R
 use cragate_verifier::verdict::Verdict;
 use jiff::Timestamp;
 
-use crate::cli::read_limited;
+use crate::http::files::read_file_limited;
 
 /// Name under which the built-in policy is reported in errors.
 pub const APP_STORE_NAME: &str = "policies/app-store.toml (built in)";
 
 /// `policies/app-store.toml`.
-pub const APP_STORE: &[u8] = include_bytes!("../../policies/app-store.toml");
+pub const APP_STORE: &[u8] = include_bytes!("../../../policies/app-store.toml");
 
 /// Files the built-in policy references, by the path it writes.
 const FILES: &[(&str, &[u8])] = &[
     (
         "trust-roots/sigstore-public-good.json",
-        crate::trust_roots::SIGSTORE_PUBLIC_GOOD,
+        crate::config::trust_roots::SIGSTORE_PUBLIC_GOOD,
     ),
     (
         "notified-bodies/illustrative-nando.json",
-        include_bytes!("../../policies/notified-bodies/illustrative-nando.json"),
+        include_bytes!("../../../policies/notified-bodies/illustrative-nando.json"),
     ),
 ];
 
@@ -53,7 +53,7 @@ pub fn load(path: Option<&Path>) -> Result<Policy, PolicyErrors> {
         Some(path) => {
             let name = path.display().to_string();
             let bytes =
-                read_limited(path, MAX_POLICY_BYTES, "policy").map_err(|e| whole(&name, e))?;
+                read_file_limited(path, MAX_POLICY_BYTES, "policy").map_err(|e| whole(&name, e))?;
             (
                 name,
                 bytes,
@@ -71,8 +71,10 @@ pub fn load(path: Option<&Path>) -> Result<Policy, PolicyErrors> {
             _ => MAX_PUBLIC_KEY_BYTES,
         };
         let loaded = match &folder {
-            Some(folder) => read_limited(&folder.join(&reference.path), limit, "referenced file")
-                .map_err(|e| format!("{e:#}")),
+            Some(folder) => {
+                read_file_limited(&folder.join(&reference.path), limit, "referenced file")
+                    .map_err(|e| format!("{e:#}"))
+            }
             None => embedded(&reference.path)
                 .map(<[u8]>::to_vec)
                 .ok_or_else(|| format!("{} is not built in", reference.path)),

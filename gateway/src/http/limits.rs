@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+/// hyper's smallest read buffer; the header budget cannot go below it.
+pub const MIN_HEADER_BUFFER: usize = 8192;
+
 /// Largest request head (request line and headers), in bytes. Common
 /// servers allow 8 to 16 KiB of headers (nginx: 4 buffers of 8 KiB); no
 /// catalog API needs more than a few cookies and an authorization header.

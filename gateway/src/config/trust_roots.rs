@@ -4,4 +4,4 @@
 /// verification never goes to the network. Origin and refresh procedure:
 /// `policies/trust-roots/README.md`.
 pub const SIGSTORE_PUBLIC_GOOD: &[u8] =
-    include_bytes!("../../policies/trust-roots/sigstore-public-good.json");
+    include_bytes!("../../../policies/trust-roots/sigstore-public-good.json");

@@ -7,7 +7,11 @@
 //! 127.0.0.1:8080, state under `./cragate-data/`, a file catalog under
 //! `./cragate-data/catalog`, the shipped app-store policy.
 
+pub mod pattern;
+pub mod policies;
 pub mod raw;
+pub mod rules;
+pub mod trust_roots;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -17,10 +21,11 @@ use std::time::Duration;
 use http::{Method, Uri};
 use toml::Spanned;
 
-use crate::routes::{Capture, PathPattern, RouteKind, RouteRule, native_rules};
-use crate::server::auth::{BearerToken, MAX_TOKEN_FILE_BYTES};
-use crate::server::limits::Limits;
+use crate::http::auth::{BearerToken, MAX_TOKEN_FILE_BYTES};
+use crate::http::limits::Limits;
+use pattern::{Capture, PathPattern};
 use raw::{RawAdmin, RawConfig, RawLimits, RawRoute};
+use rules::{RouteKind, RouteRule, native_rules};
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -123,8 +128,9 @@ impl Config {
             None => ("embedded default".to_owned(), String::new()),
             Some(path) => {
                 let name = path.display().to_string();
-                let bytes = crate::cli::read_limited(path, MAX_CONFIG_BYTES, "configuration")
-                    .map_err(|e| vec![error(&name, 0, format!("{e:#}"))])?;
+                let bytes =
+                    crate::http::files::read_file_limited(path, MAX_CONFIG_BYTES, "configuration")
+                        .map_err(|e| vec![error(&name, 0, format!("{e:#}"))])?;
                 let text = String::from_utf8(bytes)
                     .map_err(|_| vec![error(&name, 0, "not UTF-8".to_owned())])?;
                 (name, text)
@@ -281,11 +287,14 @@ impl Validator {
     fn bearer_token(&mut self, file: &Spanned<String>) -> Option<BearerToken> {
         let line = self.line(file.span().start);
         let path = self.in_file(file.get_ref());
-        let content =
-            match crate::cli::read_limited(&path, MAX_TOKEN_FILE_BYTES, "bearer token file") {
-                Ok(content) => content,
-                Err(error) => return self.fail(line, format!("{error:#}")),
-            };
+        let content = match crate::http::files::read_file_limited(
+            &path,
+            MAX_TOKEN_FILE_BYTES,
+            "bearer token file",
+        ) {
+            Ok(content) => content,
+            Err(error) => return self.fail(line, format!("{error:#}")),
+        };
         match BearerToken::parse(&content) {
             Ok(token) => Some(token),
             Err(error) => self.fail(line, format!("{}: {error}", path.display())),
@@ -294,9 +303,9 @@ impl Validator {
 
     fn limits(&mut self, raw: &RawLimits) -> Limits {
         let mut limits = Limits::default();
-        let verifier_max = crate::server::limits::MAX_LISTING_BYTES;
+        let verifier_max = crate::http::limits::MAX_LISTING_BYTES;
         if let Some(v) = &raw.max_header_bytes {
-            let minimum = crate::server::listener::MIN_HEADER_BUFFER as u64;
+            let minimum = crate::http::limits::MIN_HEADER_BUFFER as u64;
             if *v.get_ref() < minimum {
                 self.fail::<()>(
                     self.line(v.span().start),

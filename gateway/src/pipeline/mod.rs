@@ -5,7 +5,7 @@
 //! route → limits → evidence → verifier → policy → decision sink → forward or deny
 //! ```
 //!
-//! - **route** ([`crate::routes::route`]): method and path pick a rule; no
+//! - **route** ([`crate::routes::route`], dispatched by [`crate::routes::handle`]): method and path pick a rule; no
 //!   rule, no service (404).
 //! - **limits** ([`limits`]): the declared body size against the route's
 //!   budget; while reading, the size and idle budgets again.
@@ -19,7 +19,13 @@
 //!   [`DecisionSink`] before any response is sent; a denial ends here.
 //! - **forward or deny**: the route handlers in [`crate::routes`] store or
 //!   forward what was accepted; every error becomes a response in
-//!   [`super::error::error_response`], and no error path forwards anything.
+//!   [`crate::http::error::error_response`], and no error path forwards anything.
+
+pub mod cache;
+pub mod index;
+pub mod metrics;
+pub mod record;
+pub mod state;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,21 +38,19 @@ use cragate_verifier::json::check_limits;
 use cragate_verifier::limits::MAX_JSON_DEPTH;
 use cragate_verifier::verdict::{Decision, Verdict};
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, header};
-use hyper::body::Incoming;
+use http::{HeaderValue, Response, header};
 use jiff::Timestamp;
 
-use super::Gateway;
-use super::body::Body;
-use super::cache::VerdictKey;
-use super::error::{ErrorSource, GatewayError, error_response};
-use super::record::DecisionRecord;
-use crate::policies;
-use crate::routes::{self, Route, RouteKind, admin, artifacts, listings, ops};
+use crate::config::policies;
+use crate::http::body::Body;
+use crate::http::error::GatewayError;
+use cache::VerdictKey;
+use record::DecisionRecord;
+pub use state::Gateway;
 
 /// Where decisions are recorded, durably, before the response is sent.
 ///
-/// The ledger implements it ([`super::record::LedgerSink`]); there is
+/// The ledger implements it ([`record::LedgerSink`]); there is
 /// deliberately no implementation that does nothing.
 pub trait DecisionSink: Send + Sync + std::fmt::Debug {
     /// Records one decision durably; an error denies the request.
@@ -73,103 +77,6 @@ pub struct Connection {
     pub client_certificate: bool,
     /// The peer's address.
     pub peer: Option<std::net::SocketAddr>,
-}
-
-/// Serves one request: every outcome is a response, every error denies.
-pub async fn handle(
-    gateway: Arc<Gateway>,
-    connection: Connection,
-    request: Request<Incoming>,
-) -> Response<Body> {
-    let (route, result) = dispatch(&gateway, connection, request).await;
-    let response = result.unwrap_or_else(|error| {
-        if error.source() != ErrorSource::Client {
-            eprintln!("cragate: {route}: {error}");
-        }
-        error_response(&error)
-    });
-    gateway.metrics.request(route, response.status().as_u16());
-    response
-}
-
-async fn dispatch(
-    gateway: &Arc<Gateway>,
-    connection: Connection,
-    request: Request<Incoming>,
-) -> (&'static str, Result<Response<Body>, GatewayError>) {
-    let path = request.uri().path().to_owned();
-    match routes::route(&gateway.config.routes, request.method(), &path) {
-        Route::Ops(which) => (
-            "ops",
-            ops::serve(gateway, connection, request.headers(), which).await,
-        ),
-        Route::Ledger(read) => (
-            "admin-ledger",
-            admin::serve(gateway, connection, request.headers(), request.uri(), read).await,
-        ),
-        Route::SupplyLink => (
-            "admin-ledger",
-            admin::record_supply(gateway, connection, request).await,
-        ),
-        Route::Unknown => (
-            "unknown",
-            Err(GatewayError::NoRoute {
-                method: request.method().to_string(),
-                path,
-            }),
-        ),
-        Route::Product(rule, captures) => {
-            let rule = rule.clone();
-            let deadline = gateway.config.limits.request_timeout;
-            match rule.kind {
-                RouteKind::ListingSubmission => (
-                    "listing-submission",
-                    bounded(
-                        deadline,
-                        listings::submit(gateway, &rule, captures, request, connection.peer),
-                    )
-                    .await,
-                ),
-                RouteKind::ListingRead => (
-                    "listing-read",
-                    bounded(
-                        deadline,
-                        listings::read(gateway, &rule, captures, request, connection.peer),
-                    )
-                    .await,
-                ),
-                RouteKind::CatalogRead => (
-                    "catalog-read",
-                    bounded(
-                        deadline,
-                        listings::catalog(gateway, &rule, request, connection.peer),
-                    )
-                    .await,
-                ),
-                // Streaming routes: bounded by the idle budget per piece
-                // and the size budget, not by a total time.
-                RouteKind::ArtifactUpload => (
-                    "artifact-upload",
-                    artifacts::upload(gateway, captures, request).await,
-                ),
-                RouteKind::Download => (
-                    "download",
-                    artifacts::download(gateway, captures, request).await,
-                ),
-            }
-        }
-    }
-}
-
-/// Limits phase, in time: a buffered request that takes longer than the
-/// request budget is answered 408.
-async fn bounded(
-    deadline: std::time::Duration,
-    work: impl Future<Output = Result<Response<Body>, GatewayError>>,
-) -> Result<Response<Body>, GatewayError> {
-    tokio::time::timeout(deadline, work)
-        .await
-        .unwrap_or(Err(GatewayError::ClientTimeout))
 }
 
 /// Limits phase: a body declared larger than `limit` is refused before a

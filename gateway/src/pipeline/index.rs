@@ -97,6 +97,11 @@ impl AcceptedIndex {
     pub fn len(&self) -> usize {
         self.sizes.read().map_or(0, |s| s.len())
     }
+
+    /// Whether it holds no digest.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[cfg(test)]

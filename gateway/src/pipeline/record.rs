@@ -14,8 +14,8 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use cragate::ledger::appender::{AppendError, Appender};
-use cragate::ledger::entry::{
+use crate::ledger::appender::{AppendError, Appender};
+use crate::ledger::entry::{
     Client, Direction, DocumentKind, Entry, EntryBody, Operator, OperatorId, ProductId, Submission,
     Verdict as LedgerVerdict,
 };
@@ -25,8 +25,8 @@ use cragate_verifier::verdict::{Decision, Verdict};
 use futures_util::future::try_join_all;
 use jiff::civil::Date;
 
-use super::error::GatewayError;
-use super::pipeline::DecisionSink;
+use super::DecisionSink;
+use crate::http::error::GatewayError;
 
 /// One decision, with what it was computed from and who asked.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,11 @@
+//! The primitives every layer of the gateway uses: bodies, the gateway's
+//! errors and the one function that turns them into responses, limits,
+//! hashing offloaded to a thread, admin credentials and bounded file reads.
+//! Nothing here knows about routes, the pipeline or the server.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod files;
+pub mod limits;
+pub mod offload;

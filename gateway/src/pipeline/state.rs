@@ -1,0 +1,49 @@
+//! The state every request sees: configuration, policy, upstream, caches,
+//! metrics and the ledger, shared by all connections and worker threads.
+//! [`crate::server`] opens it; the pipeline and the routes read it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cragate_verifier::policy::Policy;
+
+use super::DecisionSink;
+use super::cache::{DigestMemo, VerdictCache};
+use super::index::AcceptedIndex;
+use super::metrics::Metrics;
+use crate::config::Config;
+use crate::http::auth::AdminAuth;
+use crate::ledger::{Appender, RedbLedger};
+use crate::upstream::Upstream;
+
+/// Everything a request needs, shared by all connections.
+#[derive(Debug)]
+pub struct Gateway {
+    /// The configuration in force.
+    pub config: Config,
+    /// The compiled policy.
+    pub policy: Arc<Policy>,
+    /// Where accepted products go.
+    pub upstream: Upstream,
+    /// Digests of the artifacts accepted listings reference.
+    pub accepted: AcceptedIndex,
+    /// Verdicts by what they were computed from.
+    pub cache: VerdictCache,
+    /// Digests of listings read again and again.
+    pub digests: DigestMemo,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Where each decision is recorded before its response is sent: the
+    /// ledger in the data directory (see [`super::record`]).
+    pub decisions: Arc<dyn DecisionSink>,
+    /// The same ledger, for the admin API's reads (the process holds the
+    /// file open, so reads go through this handle; writes go through the
+    /// sink's group-commit writer).
+    pub ledger: Arc<RedbLedger>,
+    /// The ledger's group-commit writer, for entries the admin API records.
+    pub appender: Arc<Appender>,
+    /// Folder for uploads in progress, on the catalog's file system.
+    pub temp_dir: PathBuf,
+    /// How administrators authenticate.
+    pub admin: AdminAuth,
+}
