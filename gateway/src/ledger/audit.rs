@@ -158,48 +158,56 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Audits the ledger in `txn` against `key`.
+/// What an audit reads: the stored tables of one ledger, in whatever
+/// engine keeps them. Each store gives one consistent view of itself.
+pub(super) trait AuditSource {
+    /// Every stored checkpoint note, by the tree size it is stored under.
+    fn checkpoint_notes(&self) -> Result<Vec<(u64, String)>, LedgerError>;
+    /// Pruned leaf indexes and the day their retention ended.
+    fn pruned(&self) -> Result<BTreeMap<u64, String>, LedgerError>;
+    /// The stored hash of node `(level, at)`.
+    fn node(&self, level: u8, at: u64) -> Result<Option<Hash>, LedgerError>;
+    /// Whether the document archived under `digest` is there and hashes to it.
+    fn document_matches(&self, digest: &Digest) -> Result<bool, LedgerError>;
+    /// Calls `each` with every stored entry in index order, until it
+    /// returns `false`.
+    fn for_each_entry(
+        &self,
+        each: &mut dyn FnMut(u64, &[u8]) -> Result<bool, LedgerError>,
+    ) -> Result<(), LedgerError>;
+    /// The tree size the store records.
+    fn recorded_size(&self) -> Result<u64, LedgerError>;
+}
+
+/// Audits the ledger `source` against `key`.
 pub(super) fn audit(
-    txn: &ReadTransaction,
+    source: &dyn AuditSource,
     key: &VerifierKey,
     today: Date,
 ) -> Result<AuditReport, LedgerError> {
     let mut report = AuditReport::default();
-    let checkpoints = open_checkpoints(txn, key, &mut report)?;
-    let nodes = txn.open_table(NODES).map_err(redb::Error::from)?;
-    let documents = txn.open_table(DOCUMENTS).map_err(redb::Error::from)?;
-    let mut pruned = BTreeMap::new();
-    for row in txn
-        .open_table(PRUNED)
-        .map_err(redb::Error::from)?
-        .iter()
-        .map_err(redb::Error::from)?
-    {
-        let (index, until) = row.map_err(redb::Error::from)?;
-        pruned.insert(index.value(), until.value().to_owned());
-    }
+    let checkpoints = open_checkpoints(source, key, &mut report)?;
+    let pruned = source.pruned()?;
     let mut walk = Walk {
         report,
         frontier: Frontier::default(),
         checkpoints,
         last_matched: 0,
-        nodes: &nodes,
+        source,
     };
-    let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
-    for row in entries.iter().map_err(redb::Error::from)? {
-        let (index, bytes) = row.map_err(redb::Error::from)?;
-        let index = index.value();
+    source.for_each_entry(&mut |index, bytes| {
         walk.fill_gap(index, &pruned, today)?;
         if walk.frontier.size() != index {
-            break;
+            return Ok(false);
         }
-        let leaf = check_entry(index, bytes.value(), &documents, &mut walk.report)?;
+        let leaf = check_entry(index, bytes, source, &mut walk.report)?;
         if walk.stored(0, index)? != Some(leaf) {
             walk.report.push(Some(index), ProblemKind::LeafMismatch);
         }
         walk.push(leaf)?;
-    }
-    let recorded = meta_size(txn)?;
+        Ok(true)
+    })?;
+    let recorded = source.recorded_size()?;
     let last_checkpoint = walk.checkpoints.keys().next_back().copied().unwrap_or(0);
     walk.fill_gap(recorded.max(last_checkpoint), &pruned, today)?;
     let mut report = walk.report;
@@ -212,15 +220,94 @@ pub(super) fn audit(
     Ok(report)
 }
 
-struct Walk<'a, T: ReadableTable<(u8, u64), [u8; 32]>> {
+/// The redb file's tables in one read transaction.
+pub(super) struct RedbSource<'a> {
+    txn: &'a ReadTransaction,
+    nodes: redb::ReadOnlyTable<(u8, u64), [u8; 32]>,
+    documents: redb::ReadOnlyTable<[u8; 32], &'static [u8]>,
+}
+
+impl<'a> RedbSource<'a> {
+    /// The tables of `txn`.
+    pub(super) fn new(txn: &'a ReadTransaction) -> Result<Self, LedgerError> {
+        Ok(Self {
+            txn,
+            nodes: txn.open_table(NODES).map_err(redb::Error::from)?,
+            documents: txn.open_table(DOCUMENTS).map_err(redb::Error::from)?,
+        })
+    }
+}
+
+impl AuditSource for RedbSource<'_> {
+    fn checkpoint_notes(&self) -> Result<Vec<(u64, String)>, LedgerError> {
+        let table = self
+            .txn
+            .open_table(CHECKPOINTS)
+            .map_err(redb::Error::from)?;
+        let mut notes = Vec::new();
+        for row in table.iter().map_err(redb::Error::from)? {
+            let (size, note) = row.map_err(redb::Error::from)?;
+            notes.push((size.value(), note.value().to_owned()));
+        }
+        Ok(notes)
+    }
+
+    fn pruned(&self) -> Result<BTreeMap<u64, String>, LedgerError> {
+        let mut pruned = BTreeMap::new();
+        let table = self.txn.open_table(PRUNED).map_err(redb::Error::from)?;
+        for row in table.iter().map_err(redb::Error::from)? {
+            let (index, until) = row.map_err(redb::Error::from)?;
+            pruned.insert(index.value(), until.value().to_owned());
+        }
+        Ok(pruned)
+    }
+
+    fn node(&self, level: u8, at: u64) -> Result<Option<Hash>, LedgerError> {
+        let value = self.nodes.get((level, at)).map_err(redb::Error::from)?;
+        Ok(value.map(|v| v.value()))
+    }
+
+    fn document_matches(&self, digest: &Digest) -> Result<bool, LedgerError> {
+        let content = self
+            .documents
+            .get(*digest.as_bytes())
+            .map_err(redb::Error::from)?;
+        Ok(content.is_some_and(|c| Digest::of(c.value()) == *digest))
+    }
+
+    fn for_each_entry(
+        &self,
+        each: &mut dyn FnMut(u64, &[u8]) -> Result<bool, LedgerError>,
+    ) -> Result<(), LedgerError> {
+        let entries = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        for row in entries.iter().map_err(redb::Error::from)? {
+            let (index, bytes) = row.map_err(redb::Error::from)?;
+            if !each(index.value(), bytes.value())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn recorded_size(&self) -> Result<u64, LedgerError> {
+        let meta = self.txn.open_table(META).map_err(redb::Error::from)?;
+        let value = meta.get(META_TREE_SIZE).map_err(redb::Error::from)?;
+        let bytes: [u8; 8] = value
+            .and_then(|v| v.value().try_into().ok())
+            .ok_or(LedgerError::NotALedger)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+}
+
+struct Walk<'a> {
     report: AuditReport,
     frontier: Frontier,
     checkpoints: BTreeMap<u64, Hash>,
     last_matched: u64,
-    nodes: &'a T,
+    source: &'a dyn AuditSource,
 }
 
-impl<T: ReadableTable<(u8, u64), [u8; 32]>> Walk<'_, T> {
+impl Walk<'_> {
     /// Accounts for indexes below `end` that have no entry: pruned ones
     /// continue from their kept leaf hash, others are missing.
     fn fill_gap(
@@ -277,8 +364,7 @@ impl<T: ReadableTable<(u8, u64), [u8; 32]>> Walk<'_, T> {
     }
 
     fn stored(&self, level: u8, at: u64) -> Result<Option<Hash>, LedgerError> {
-        let value = self.nodes.get((level, at)).map_err(redb::Error::from)?;
-        Ok(value.map(|v| v.value()))
+        self.source.node(level, at)
     }
 }
 
@@ -286,7 +372,7 @@ impl<T: ReadableTable<(u8, u64), [u8; 32]>> Walk<'_, T> {
 fn check_entry(
     index: u64,
     bytes: &[u8],
-    documents: &impl ReadableTable<[u8; 32], &'static [u8]>,
+    source: &dyn AuditSource,
     report: &mut AuditReport,
 ) -> Result<Hash, LedgerError> {
     let leaf = merkle::leaf_hash(bytes);
@@ -300,10 +386,7 @@ fn check_entry(
         ),
         Ok(record) => {
             if let EntryBody::Document { digest, .. } = &record.body {
-                let content = documents
-                    .get(*digest.as_bytes())
-                    .map_err(redb::Error::from)?;
-                if content.is_none_or(|c| Digest::of(c.value()) != *digest) {
+                if !source.document_matches(digest)? {
                     report.push(Some(index), ProblemKind::Document { digest: *digest });
                 }
             }
@@ -313,16 +396,13 @@ fn check_entry(
 }
 
 fn open_checkpoints(
-    txn: &ReadTransaction,
+    source: &dyn AuditSource,
     key: &VerifierKey,
     report: &mut AuditReport,
 ) -> Result<BTreeMap<u64, Hash>, LedgerError> {
-    let table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
     let mut roots = BTreeMap::new();
-    for row in table.iter().map_err(redb::Error::from)? {
-        let (size, note) = row.map_err(redb::Error::from)?;
-        let size = size.value();
-        match key.open(note.value()) {
+    for (size, note) in source.checkpoint_notes()? {
+        match key.open(&note) {
             Ok(checkpoint) if checkpoint.size == size => {
                 roots.insert(size, checkpoint.root);
                 report.checkpoints += 1;
@@ -347,13 +427,4 @@ fn open_checkpoints(
         }
     }
     Ok(roots)
-}
-
-fn meta_size(txn: &ReadTransaction) -> Result<u64, LedgerError> {
-    let meta = txn.open_table(META).map_err(redb::Error::from)?;
-    let value = meta.get(META_TREE_SIZE).map_err(redb::Error::from)?;
-    let bytes: [u8; 8] = value
-        .and_then(|v| v.value().try_into().ok())
-        .ok_or(LedgerError::NotALedger)?;
-    Ok(u64::from_le_bytes(bytes))
 }

@@ -341,7 +341,7 @@ impl LedgerStore for RedbLedger {
 
     fn audit(&self, key: &VerifierKey, today: Date) -> Result<AuditReport, LedgerError> {
         let txn = self.read()?;
-        audit::audit(&txn, key, today)
+        audit::audit(&audit::RedbSource::new(&txn)?, key, today)
     }
 }
 
