@@ -4,12 +4,13 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 
 use crate::ledger::entry::EntryBody;
 use crate::ledger::export::{self, Selection};
 use crate::ledger::{
-    DataDir, LedgerStore, OperatorId, ProductId, Query, RedbLedger, StoreOptions, StoredRecord,
+    Location, LedgerStore, OperatorId, ProductId, Query, StoreOptions, StoredRecord,
     VerifierKey, supply_chain,
 };
 use anyhow::Context;
@@ -28,6 +29,14 @@ pub struct Args {
     /// The gateway's data directory.
     #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
+    /// A PostgreSQL ledger (`postgresql://...`) instead of the data
+    /// directory's file, as `serve --ledger` uses it.
+    #[arg(long, global = true, value_name = "URL")]
+    ledger: Option<String>,
+    /// The checkpoint signing key shared by the nodes of a PostgreSQL
+    /// ledger (default DATA_DIR/ledger-key.p8).
+    #[arg(long, global = true, value_name = "PATH")]
+    ledger_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,6 +55,20 @@ enum Command {
     Query(QueryArgs),
     /// Suppliers and customers of a product: whom a recall must reach.
     SupplyChain(SupplyChainArgs),
+    /// Copy a data directory's ledger into an empty PostgreSQL database,
+    /// entry by entry, and check that both have the same tree head.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, ClapArgs)]
+struct MigrateArgs {
+    /// The data directory whose ledger is copied (its key signs the copy).
+    #[arg(long, value_name = "DATA_DIR")]
+    from: PathBuf,
+    /// The database it is copied into (`postgresql://...`), which must hold
+    /// no entries yet.
+    #[arg(long, value_name = "URL")]
+    to: String,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -109,7 +132,7 @@ struct SupplyChainArgs {
 
 /// Runs a `ledger` command.
 pub fn run(args: &Args) -> ExitCode {
-    let data = DataDir::new(&args.data_dir);
+    let data = Location::new(&args.data_dir, args.ledger.as_deref(), args.ledger_key.as_deref());
     let result = match &args.command {
         Command::Key => key(&data),
         Command::Verify => verify(&data),
@@ -117,17 +140,18 @@ pub fn run(args: &Args) -> ExitCode {
         Command::VerifyExport(verify) => verify_export(verify),
         Command::Query(query) => run_query(&data, query),
         Command::SupplyChain(chain) => run_supply_chain(&data, chain),
+        Command::Migrate(migrate) => run_migrate(migrate),
     };
     result.unwrap_or_else(|error| fail(EXIT_UNUSABLE, format!("{error:#}")))
 }
 
-fn key(data: &DataDir) -> anyhow::Result<ExitCode> {
+fn key(data: &Location) -> anyhow::Result<ExitCode> {
     let key = data.signing_key()?;
     println!("{}", key.verifier());
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(data: &DataDir) -> anyhow::Result<ExitCode> {
+fn verify(data: &Location) -> anyhow::Result<ExitCode> {
     let ledger = open_existing(data)?;
     let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let report = ledger.audit(ledger.verifier_key(), today)?;
@@ -155,7 +179,7 @@ fn verify(data: &DataDir) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_FAILED))
 }
 
-fn run_export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+fn run_export(data: &Location, args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let ledger = open_existing(data)?;
     let selection = Selection {
         product: args.product.clone(),
@@ -168,7 +192,7 @@ fn run_export(data: &DataDir, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
-    let summary = export::export(&ledger, ledger.verifier_key(), &selection, &mut out)?;
+    let summary = export::export(ledger.as_ref(), ledger.verifier_key(), &selection, &mut out)?;
     out.flush().context("cannot write the export")?;
     eprintln!(
         "exported {} entries and {} documents against the checkpoint of size {}",
@@ -198,7 +222,7 @@ fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn run_query(data: &DataDir, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+fn run_query(data: &Location, args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let ledger = open_existing(data)?;
     let query = Query {
         product: args.product.clone(),
@@ -217,9 +241,9 @@ fn run_query(data: &DataDir, args: &QueryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_supply_chain(data: &DataDir, args: &SupplyChainArgs) -> anyhow::Result<ExitCode> {
+fn run_supply_chain(data: &Location, args: &SupplyChainArgs) -> anyhow::Result<ExitCode> {
     let ledger = open_existing(data)?;
-    let chain = supply_chain(&ledger, &args.product)?;
+    let chain = supply_chain(ledger.as_ref(), &args.product)?;
     if args.json {
         let json = serde_json::json!({
             "product": args.product,
@@ -244,6 +268,26 @@ fn run_supply_chain(data: &DataDir, args: &SupplyChainArgs) -> anyhow::Result<Ex
             println!("  {}", describe_link(stored));
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_migrate(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
+    let from = Location::new(&args.from, None, None);
+    let source = open_existing(&from)?;
+    let key_file = crate::ledger::DataDir::new(&args.from).key_file();
+    let to = Location::new(&args.from, Some(&args.to), Some(&key_file));
+    let target = to
+        .open(StoreOptions::default())
+        .with_context(|| format!("cannot open the ledger {}", to.describe()))?;
+    let copied = crate::ledger::migrate::copy(source.as_ref(), target.as_ref())?;
+    println!(
+        "copied {} entries from {} to {}: both trees have size {} and root {}",
+        copied.entries,
+        from.describe(),
+        to.describe(),
+        copied.size,
+        copied.root,
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -272,16 +316,22 @@ fn describe_link(stored: &StoredRecord) -> String {
     line
 }
 
-/// Opens the ledger of a data directory that must already hold one and its key.
-fn open_existing(data: &DataDir) -> anyhow::Result<RedbLedger> {
-    for path in [data.ledger_file(), data.key_file()] {
-        if !path.exists() {
-            anyhow::bail!(
-                "no ledger in {}: {} does not exist",
-                data.path().display(),
-                path.display()
-            );
+/// Opens a ledger that must already exist: a data directory must hold
+/// the file and its key; a database is connected to (its tables are made
+/// on first use, so an empty one reads as an empty ledger).
+fn open_existing(location: &Location) -> anyhow::Result<Arc<dyn LedgerStore>> {
+    if let Location::Redb(data) = location {
+        for path in [data.ledger_file(), data.key_file()] {
+            if !path.exists() {
+                anyhow::bail!(
+                    "no ledger in {}: {} does not exist",
+                    data.path().display(),
+                    path.display()
+                );
+            }
         }
     }
-    Ok(data.open(StoreOptions::default())?)
+    location
+        .open(StoreOptions::default())
+        .with_context(|| format!("cannot open the ledger {}", location.describe()))
 }

@@ -15,6 +15,9 @@ pub mod checkpoint;
 pub mod entry;
 pub mod export;
 pub mod merkle;
+pub mod migrate;
+pub mod pg_schema;
+pub mod postgres;
 pub mod redb_store;
 pub mod retention;
 pub mod schema;
@@ -31,6 +34,7 @@ pub use audit::{AuditReport, Problem, ProblemKind};
 pub use checkpoint::{Checkpoint, CheckpointError, SigningKey, VerifierKey};
 pub use entry::{Entry, EntryBody, EntryError, OperatorId, ProductId, Record, Submission};
 pub use merkle::Hash;
+pub use postgres::PgLedger;
 pub use redb_store::{RedbLedger, StoreOptions};
 pub use retention::RetentionError;
 
@@ -42,6 +46,9 @@ pub const KEY_FILE: &str = "ledger-key.p8";
 /// The storage interface of the ledger. Implementations append durably,
 /// never modify an entry, and refuse to prune one before its retention end.
 pub trait LedgerStore: Send + Sync + fmt::Debug {
+    /// The key its checkpoints are signed with.
+    fn verifier_key(&self) -> &VerifierKey;
+
     /// Appends the submissions, in order, in one durable commit, and returns
     /// one receipt per submission. Nothing is visible or acknowledged before
     /// the commit; if it fails, nothing of the batch was written.
@@ -201,6 +208,15 @@ pub enum LedgerError {
     /// A checkpoint could not be signed or read.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The PostgreSQL database failed or refused a statement.
+    #[error("ledger database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    /// No connection to the PostgreSQL database could be had in time.
+    #[error("ledger database unreachable: {0}")]
+    Unreachable(String),
+    /// The ledger URL does not parse.
+    #[error("ledger URL is not a PostgreSQL connection string: {0}")]
+    BadDatabaseUrl(String),
     /// The writer's lock was poisoned by a panic.
     #[error("ledger writer is unusable after an earlier failure")]
     Poisoned,
@@ -244,6 +260,70 @@ impl DataDir {
     pub fn open(&self, options: StoreOptions) -> Result<RedbLedger, LedgerError> {
         let key = self.signing_key()?;
         RedbLedger::open(&self.ledger_file(), key, options)
+    }
+}
+
+/// Where a ledger lives: a redb file in a data directory (the default, one
+/// node), or a PostgreSQL database that several nodes share, with the
+/// checkpoint signing key file they share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `DATA_DIR/ledger.redb`, signed with `DATA_DIR/ledger-key.p8`.
+    Redb(DataDir),
+    /// A `postgresql://` database, signed with the key in `key_file`.
+    Postgres {
+        /// The connection string.
+        url: String,
+        /// The PKCS#8 signing key, created on first use when missing.
+        key_file: PathBuf,
+    },
+}
+
+impl Location {
+    /// `url` when it names a database, else the data directory's file; the
+    /// key is `key_file`, or `DATA_DIR/ledger-key.p8` by default.
+    pub fn new(data_dir: &Path, url: Option<&str>, key_file: Option<&Path>) -> Self {
+        let data = DataDir::new(data_dir);
+        match url {
+            Some(url) => Self::Postgres {
+                url: url.to_owned(),
+                key_file: key_file.map_or_else(|| data.key_file(), Path::to_path_buf),
+            },
+            None => Self::Redb(data),
+        }
+    }
+
+    /// Loads the signing key, creating it (and its folder) on first use.
+    pub fn signing_key(&self) -> Result<SigningKey, CheckpointError> {
+        match self {
+            Self::Redb(data) => data.signing_key(),
+            Self::Postgres { key_file, .. } => {
+                if let Some(dir) = key_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| CheckpointError::KeyFile {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                SigningKey::load_or_create(key_file)
+            }
+        }
+    }
+
+    /// Opens (or creates) the ledger.
+    pub fn open(&self, options: StoreOptions) -> Result<std::sync::Arc<dyn LedgerStore>, LedgerError> {
+        let key = self.signing_key()?;
+        Ok(match self {
+            Self::Redb(data) => std::sync::Arc::new(RedbLedger::open(&data.ledger_file(), key, options)?),
+            Self::Postgres { url, .. } => std::sync::Arc::new(PgLedger::connect(url, key, options)?),
+        })
+    }
+
+    /// Where it is, for messages (a database without its credentials).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Redb(data) => data.ledger_file().display().to_string(),
+            Self::Postgres { url, .. } => postgres::redacted(url),
+        }
     }
 }
 

@@ -197,6 +197,10 @@ impl RedbLedger {
 }
 
 impl LedgerStore for RedbLedger {
+    fn verifier_key(&self) -> &VerifierKey {
+        self.key.verifier()
+    }
+
     fn append_batch(&self, batch: &[Submission]) -> Result<Vec<Receipt>, LedgerError> {
         let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
         let mut frontier = writer.frontier.clone();

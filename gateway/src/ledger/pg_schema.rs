@@ -1,0 +1,80 @@
+//! The PostgreSQL ledger's tables and schema version, created and upgraded
+//! by embedded migrations on connect.
+//!
+//! Every table is defined here, nowhere else; they mirror the redb file's
+//! tables ([`super::schema`]) so that both stores hold the same records, the
+//! same tree nodes and the same checkpoints. A migration is appended, never
+//! edited; a database whose version is above [`SCHEMA_VERSION`] was written
+//! by a later cragate and is refused rather than misread.
+
+/// The schema version this build writes and reads: the number of
+/// [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Key of the advisory lock that serialises migrations across nodes that
+/// start at once ("cragate" in ASCII, as a number).
+pub const MIGRATION_LOCK: i64 = 0x6372_6167_6174_65;
+
+/// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
+pub const MIGRATIONS: [&str; 1] = [r"
+CREATE TABLE cragate_schema (
+    version integer NOT NULL
+);
+-- One row: the checkpoint origin (the signing key's name) and the number
+-- of leaves. Appenders lock this row, which gives every entry of every
+-- node one place in one total order.
+CREATE TABLE cragate_tree (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    origin text NOT NULL,
+    size bigint NOT NULL CHECK (size >= 0)
+);
+-- Leaf index -> the entry's record bytes (the leaf data).
+CREATE TABLE cragate_entries (
+    idx bigint PRIMARY KEY,
+    bytes bytea NOT NULL,
+    time_us bigint NOT NULL
+);
+CREATE INDEX cragate_entries_time ON cragate_entries (time_us, idx);
+-- (level, index) -> hash of that complete subtree; level 0 holds the leaf hashes.
+CREATE TABLE cragate_nodes (
+    level smallint NOT NULL,
+    idx bigint NOT NULL,
+    hash bytea NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+-- Tree size -> the signed checkpoint note for that size.
+CREATE TABLE cragate_checkpoints (
+    size bigint PRIMARY KEY,
+    note text NOT NULL
+);
+-- Content digest -> document bytes, stored once however many entries name it.
+CREATE TABLE cragate_documents (
+    digest bytea PRIMARY KEY,
+    content bytea NOT NULL
+);
+-- Leaf index -> the day its retention ended, for pruned entries.
+CREATE TABLE cragate_pruned (
+    idx bigint PRIMARY KEY,
+    until text NOT NULL
+);
+CREATE TABLE cragate_by_product (
+    product text NOT NULL,
+    idx bigint NOT NULL,
+    PRIMARY KEY (product, idx)
+);
+CREATE TABLE cragate_by_digest (
+    digest bytea NOT NULL,
+    idx bigint NOT NULL,
+    PRIMARY KEY (digest, idx)
+);
+CREATE TABLE cragate_by_operator (
+    operator text NOT NULL,
+    idx bigint NOT NULL,
+    PRIMARY KEY (operator, idx)
+);
+-- Product id -> latest support-period end stated for it (YYYY-MM-DD).
+CREATE TABLE cragate_support_end (
+    product text PRIMARY KEY,
+    end_date text NOT NULL
+);
+"];
