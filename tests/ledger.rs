@@ -8,7 +8,7 @@ use cragate::ledger::entry::{
     Client, Direction, DocumentKind, Entry, EntryBody, Operator, Verdict,
 };
 use cragate::ledger::schema::{ENTRIES, META, META_SCHEMA_VERSION};
-use cragate::ledger::{DataDir, LedgerStore, StoreOptions, Submission};
+use cragate::ledger::{DataDir, Location, StoreOptions, Submission};
 use cragate_verifier::Digest;
 use redb::ReadableTable;
 
@@ -21,10 +21,16 @@ const DOC: &[u8] = br#"{"format":"cragate.doc/v1","product":{"name":"ACME Cam X2
 fn build_ledger() -> (tempfile::TempDir, DataDir) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path().join("data"));
+    fill(&Location::Redb(data.clone()));
+    (dir, data)
+}
+
+/// Appends the 20 entries of [`build_ledger`] to the ledger at `location`.
+pub(crate) fn fill(location: &Location) {
     let options = StoreOptions {
         checkpoint_interval: std::time::Duration::ZERO,
     };
-    let ledger = data.open(options).unwrap();
+    let ledger = location.open(options).unwrap();
     let mut n = 0u64;
     for batch in 0..4 {
         let mut submissions = Vec::new();
@@ -43,14 +49,13 @@ fn build_ledger() -> (tempfile::TempDir, DataDir) {
         ledger.append_batch(&submissions).unwrap();
     }
     assert_eq!(ledger.size().unwrap(), 20);
-    (dir, data)
 }
 
 fn time(n: u64) -> jiff::Timestamp {
     jiff::Timestamp::from_second(1_800_000_000 + 3600 * n as i64).unwrap()
 }
 
-fn decision(n: u64, product: &str) -> Submission {
+pub(crate) fn decision(n: u64, product: &str) -> Submission {
     Submission::new(Entry {
         time: time(n),
         body: EntryBody::Decision {
@@ -73,7 +78,7 @@ fn decision(n: u64, product: &str) -> Submission {
     .unwrap()
 }
 
-fn supply(direction: Direction, who: &str, product: &str, n: u64) -> Submission {
+pub(crate) fn supply(direction: Direction, who: &str, product: &str, n: u64) -> Submission {
     Submission::new(Entry {
         time: time(n),
         body: EntryBody::SupplyLink {
@@ -93,7 +98,7 @@ fn supply(direction: Direction, who: &str, product: &str, n: u64) -> Submission 
     .unwrap()
 }
 
-fn doc(product: &str, n: u64) -> Submission {
+pub(crate) fn doc(product: &str, n: u64) -> Submission {
     Submission::document(
         Entry {
             time: time(n),
@@ -121,7 +126,7 @@ fn ledger_cmd(data: &DataDir, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

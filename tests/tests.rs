@@ -12,6 +12,8 @@ mod conformance;
 mod cra_check;
 mod ledger;
 mod ledger_crash;
+mod ledger_stores;
+mod postgres_util;
 mod readme;
 mod serve;
 mod serve_admin;

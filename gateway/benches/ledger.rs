@@ -185,6 +185,9 @@ impl Counting {
 }
 
 impl LedgerStore for Counting {
+    fn verifier_key(&self) -> &cragate::ledger::VerifierKey {
+        self.inner.verifier_key()
+    }
     fn append_batch(
         &self,
         batch: &[Submission],

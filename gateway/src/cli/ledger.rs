@@ -4,14 +4,14 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::ledger::entry::EntryBody;
 use crate::ledger::export::{self, Selection};
 use crate::ledger::{
-    Location, LedgerStore, OperatorId, ProductId, Query, StoreOptions, StoredRecord,
-    VerifierKey, supply_chain,
+    LedgerStore, Location, OperatorId, ProductId, Query, StoreOptions, StoredRecord, VerifierKey,
+    supply_chain,
 };
 use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
@@ -132,7 +132,11 @@ struct SupplyChainArgs {
 
 /// Runs a `ledger` command.
 pub fn run(args: &Args) -> ExitCode {
-    let data = Location::new(&args.data_dir, args.ledger.as_deref(), args.ledger_key.as_deref());
+    let data = Location::new(
+        &args.data_dir,
+        args.ledger.as_deref(),
+        args.ledger_key.as_deref(),
+    );
     let result = match &args.command {
         Command::Key => key(&data),
         Command::Verify => verify(&data),

@@ -158,6 +158,9 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Called with each stored entry (index, leaf data); `false` stops the walk.
+pub(super) type EntryVisitor<'a> = dyn FnMut(u64, &[u8]) -> Result<bool, LedgerError> + 'a;
+
 /// What an audit reads: the stored tables of one ledger, in whatever
 /// engine keeps them. Each store gives one consistent view of itself.
 pub(super) trait AuditSource {
@@ -171,10 +174,7 @@ pub(super) trait AuditSource {
     fn document_matches(&self, digest: &Digest) -> Result<bool, LedgerError>;
     /// Calls `each` with every stored entry in index order, until it
     /// returns `false`.
-    fn for_each_entry(
-        &self,
-        each: &mut dyn FnMut(u64, &[u8]) -> Result<bool, LedgerError>,
-    ) -> Result<(), LedgerError>;
+    fn for_each_entry(&self, each: &mut EntryVisitor<'_>) -> Result<(), LedgerError>;
     /// The tree size the store records.
     fn recorded_size(&self) -> Result<u64, LedgerError>;
 }
@@ -275,10 +275,7 @@ impl AuditSource for RedbSource<'_> {
         Ok(content.is_some_and(|c| Digest::of(c.value()) == *digest))
     }
 
-    fn for_each_entry(
-        &self,
-        each: &mut dyn FnMut(u64, &[u8]) -> Result<bool, LedgerError>,
-    ) -> Result<(), LedgerError> {
+    fn for_each_entry(&self, each: &mut EntryVisitor<'_>) -> Result<(), LedgerError> {
         let entries = self.txn.open_table(ENTRIES).map_err(redb::Error::from)?;
         for row in entries.iter().map_err(redb::Error::from)? {
             let (index, bytes) = row.map_err(redb::Error::from)?;
@@ -385,10 +382,10 @@ fn check_entry(
             },
         ),
         Ok(record) => {
-            if let EntryBody::Document { digest, .. } = &record.body {
-                if !source.document_matches(digest)? {
-                    report.push(Some(index), ProblemKind::Document { digest: *digest });
-                }
+            if let EntryBody::Document { digest, .. } = &record.body
+                && !source.document_matches(digest)?
+            {
+                report.push(Some(index), ProblemKind::Document { digest: *digest });
             }
         }
     }

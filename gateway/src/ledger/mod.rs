@@ -310,11 +310,18 @@ impl Location {
     }
 
     /// Opens (or creates) the ledger.
-    pub fn open(&self, options: StoreOptions) -> Result<std::sync::Arc<dyn LedgerStore>, LedgerError> {
+    pub fn open(
+        &self,
+        options: StoreOptions,
+    ) -> Result<std::sync::Arc<dyn LedgerStore>, LedgerError> {
         let key = self.signing_key()?;
         Ok(match self {
-            Self::Redb(data) => std::sync::Arc::new(RedbLedger::open(&data.ledger_file(), key, options)?),
-            Self::Postgres { url, .. } => std::sync::Arc::new(PgLedger::connect(url, key, options)?),
+            Self::Redb(data) => {
+                std::sync::Arc::new(RedbLedger::open(&data.ledger_file(), key, options)?)
+            }
+            Self::Postgres { url, .. } => {
+                std::sync::Arc::new(PgLedger::connect(url, key, options)?)
+            }
         })
     }
 

@@ -13,7 +13,7 @@ pub const SCHEMA_VERSION: i32 = 1;
 
 /// Key of the advisory lock that serialises migrations across nodes that
 /// start at once ("cragate" in ASCII, as a number).
-pub const MIGRATION_LOCK: i64 = 0x6372_6167_6174_65;
+pub const MIGRATION_LOCK: i64 = 0x0063_7261_6761_7465;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
 pub const MIGRATIONS: [&str; 1] = [r"

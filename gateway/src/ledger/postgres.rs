@@ -342,7 +342,9 @@ impl PgLedger {
     /// pass collects them and the second computes with their values.
     fn proof(
         &self,
-        compute: impl Fn(&mut dyn FnMut(u8, u64) -> Result<Hash, LedgerError>) -> Result<Vec<Hash>, LedgerError>,
+        compute: impl Fn(
+            &mut dyn FnMut(u8, u64) -> Result<Hash, LedgerError>,
+        ) -> Result<Vec<Hash>, LedgerError>,
     ) -> Result<Vec<Hash>, LedgerError> {
         let mut wanted = Vec::new();
         compute(&mut |level, at| {
@@ -381,7 +383,10 @@ async fn append(inner: &Inner, batch: &[Submission]) -> Result<Vec<Receipt>, Led
         for product in body.products() {
             rows.products.push((product.as_str().to_owned(), at));
             if let Some(end) = body.support_end() {
-                let known = rows.support.entry(product.as_str().to_owned()).or_insert(end);
+                let known = rows
+                    .support
+                    .entry(product.as_str().to_owned())
+                    .or_insert(end);
                 *known = (*known).max(end);
             }
         }
@@ -457,7 +462,15 @@ impl Rows {
         let (digests, at): (Vec<Vec<u8>>, Vec<i64>) = self.digests.into_iter().unzip();
         pairs(txn, "cragate_by_digest", "digest", "bytea", &digests, &at).await?;
         let (operators, at): (Vec<String>, Vec<i64>) = self.operators.into_iter().unzip();
-        pairs(txn, "cragate_by_operator", "operator", "text", &operators, &at).await?;
+        pairs(
+            txn,
+            "cragate_by_operator",
+            "operator",
+            "text",
+            &operators,
+            &at,
+        )
+        .await?;
         if !self.support.is_empty() {
             let (products, ends): (Vec<String>, Vec<String>) = self
                 .support
@@ -647,8 +660,11 @@ async fn migrate(client: &mut deadpool_postgres::Client, origin: &str) -> Result
         txn.batch_execute(migration).await?;
     }
     if version == 0 {
-        txn.execute("INSERT INTO cragate_schema (version) VALUES ($1)", &[&SCHEMA_VERSION])
-            .await?;
+        txn.execute(
+            "INSERT INTO cragate_schema (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )
+        .await?;
         txn.execute(
             "INSERT INTO cragate_tree (id, origin, size) VALUES (1, $1, 0)",
             &[&origin],
@@ -741,12 +757,18 @@ impl Snapshot {
             ..Self::default()
         };
         for row in txn
-            .query("SELECT size, note FROM cragate_checkpoints ORDER BY size", &[])
+            .query(
+                "SELECT size, note FROM cragate_checkpoints ORDER BY size",
+                &[],
+            )
             .await?
         {
             snapshot.checkpoints.push((to_u64(row.get(0))?, row.get(1)));
         }
-        for row in txn.query("SELECT idx, until FROM cragate_pruned", &[]).await? {
+        for row in txn
+            .query("SELECT idx, until FROM cragate_pruned", &[])
+            .await?
+        {
             snapshot.pruned.insert(to_u64(row.get(0))?, row.get(1));
         }
         for row in txn
@@ -755,7 +777,10 @@ impl Snapshot {
         {
             snapshot.entries.push((to_u64(row.get(0))?, row.get(1)));
         }
-        for row in txn.query("SELECT level, idx, hash FROM cragate_nodes", &[]).await? {
+        for row in txn
+            .query("SELECT level, idx, hash FROM cragate_nodes", &[])
+            .await?
+        {
             let (level, at) = node_key(row.get(0), row.get(1))?;
             snapshot.nodes.insert((level, at), to_hash(at, row.get(2))?);
         }
@@ -793,10 +818,7 @@ impl AuditSource for Snapshot {
         Ok(self.documents.get(digest.as_bytes()) == Some(&true))
     }
 
-    fn for_each_entry(
-        &self,
-        each: &mut dyn FnMut(u64, &[u8]) -> Result<bool, LedgerError>,
-    ) -> Result<(), LedgerError> {
+    fn for_each_entry(&self, each: &mut audit::EntryVisitor<'_>) -> Result<(), LedgerError> {
         for (index, bytes) in &self.entries {
             if !each(*index, bytes)? {
                 break;

@@ -6,8 +6,8 @@ use jiff::civil::Date;
 use redb::ReadableTableMetadata;
 
 use super::*;
-use crate::ledger::entry::{Client, Direction, DocumentKind, Entry, EntryBody, Operator, Verdict};
-use crate::ledger::{Appender, DataDir, LedgerStore, RetentionError, Submission, supply_chain};
+use crate::ledger::entry::{Client, DocumentKind, Entry, EntryBody, Verdict};
+use crate::ledger::{Appender, DataDir, LedgerStore, Submission};
 
 fn key() -> SigningKey {
     let dir = tempfile::tempdir().unwrap();
@@ -37,147 +37,6 @@ pub(crate) fn decision(n: u64, product: &str) -> Submission {
         },
     })
     .unwrap()
-}
-
-fn supply(direction: Direction, who: &str, product: &str) -> Submission {
-    Submission::new(Entry {
-        time: "2027-01-02T09:00:00Z".parse().unwrap(),
-        body: EntryBody::SupplyLink {
-            direction,
-            product: product.parse().unwrap(),
-            release: None,
-            quantity: Some(5),
-            counterparty: Operator {
-                id: who.parse().unwrap(),
-                name: who.to_uppercase(),
-                postal_address: "Somewhere 1".into(),
-            },
-            supplied_on: "2027-01-02".parse().unwrap(),
-            support_end: None,
-        },
-    })
-    .unwrap()
-}
-
-#[test]
-fn appends_are_numbered_and_proven_against_signed_checkpoints() {
-    let ledger = RedbLedger::in_memory(key(), every_batch()).unwrap();
-    for n in 0..10u64 {
-        let receipts = ledger.append_batch(&[decision(n, "cam")]).unwrap();
-        assert_eq!(receipts[0].index, n);
-    }
-    let checkpoints = ledger.checkpoints().unwrap();
-    assert_eq!(checkpoints.len(), 10);
-    let last = ledger.checkpoint().unwrap();
-    assert_eq!(last, checkpoints[9]);
-    for n in 0..10 {
-        let record = ledger.record(n).unwrap().unwrap();
-        let proof = ledger.inclusion_proof(n, 10).unwrap();
-        let leaf = merkle::leaf_hash(&record.bytes);
-        assert!(merkle::verify_inclusion(
-            n,
-            10,
-            &leaf,
-            &proof,
-            &last.checkpoint.root
-        ));
-    }
-    for old in &checkpoints {
-        let proof = ledger.consistency_proof(old.checkpoint.size, 10).unwrap();
-        assert!(merkle::verify_consistency(
-            old.checkpoint.size,
-            10,
-            &old.checkpoint.root,
-            &last.checkpoint.root,
-            &proof
-        ));
-    }
-    assert!(ledger.inclusion_proof(10, 10).is_err());
-    let report = ledger
-        .audit(ledger.verifier_key(), Date::constant(2030, 1, 1))
-        .unwrap();
-    assert!(report.is_consistent(), "{report:?}");
-    assert_eq!((report.entries, report.checkpoints), (10, 10));
-}
-
-#[test]
-fn queries_use_every_index() {
-    let ledger = RedbLedger::in_memory(key(), StoreOptions::default()).unwrap();
-    let batch: Vec<_> = (0..6)
-        .map(|n| decision(n, if n % 2 == 0 { "a" } else { "b" }))
-        .collect();
-    ledger.append_batch(&batch).unwrap();
-    ledger
-        .append_batch(&[supply(Direction::Inbound, "maker", "a")])
-        .unwrap();
-    let by = |query: Query| -> Vec<u64> {
-        ledger
-            .query(&query)
-            .unwrap()
-            .iter()
-            .map(|s| s.record.index)
-            .collect()
-    };
-    assert_eq!(
-        by(Query {
-            product: Some("a".parse().unwrap()),
-            ..Query::default()
-        }),
-        [0, 2, 4, 6]
-    );
-    assert_eq!(
-        by(Query {
-            digest: Some(Digest::of(&3u64.to_be_bytes())),
-            ..Query::default()
-        }),
-        [3]
-    );
-    assert_eq!(
-        by(Query {
-            operator: Some("maker".parse().unwrap()),
-            ..Query::default()
-        }),
-        [6]
-    );
-    let since = jiff::Timestamp::from_second(1_800_000_002).unwrap();
-    let until = jiff::Timestamp::from_second(1_800_000_004).unwrap();
-    assert_eq!(
-        by(Query {
-            since: Some(since),
-            until: Some(until),
-            ..Query::default()
-        }),
-        [2, 3]
-    );
-    assert_eq!(
-        by(Query {
-            product: Some("b".parse().unwrap()),
-            since: Some(since),
-            limit: Some(1),
-            ..Query::default()
-        }),
-        [3]
-    );
-}
-
-#[test]
-fn supply_chain_lists_suppliers_and_customers() {
-    let ledger = RedbLedger::in_memory(key(), StoreOptions::default()).unwrap();
-    ledger
-        .append_batch(&[
-            supply(Direction::Inbound, "maker", "cam"),
-            supply(Direction::Outbound, "shop-1", "cam"),
-            supply(Direction::Outbound, "shop-2", "other"),
-            decision(1, "cam"),
-            supply(Direction::Outbound, "shop-3", "cam"),
-        ])
-        .unwrap();
-    let chain = supply_chain(&ledger, &"cam".parse().unwrap()).unwrap();
-    let indexes = |links: &[crate::ledger::StoredRecord]| -> Vec<u64> {
-        links.iter().map(|s| s.record.index).collect()
-    };
-    assert_eq!(indexes(&chain.upstream), [0]);
-    assert_eq!(indexes(&chain.downstream), [1, 4]);
 }
 
 #[test]
@@ -211,38 +70,6 @@ fn documents_are_stored_once_by_digest() {
 }
 
 #[test]
-fn prune_is_refused_before_the_retention_end() {
-    let ledger = RedbLedger::in_memory(key(), StoreOptions::default()).unwrap();
-    ledger
-        .append_batch(&[
-            supply(Direction::Outbound, "shop", "cam"),
-            decision(0, "cam"),
-        ])
-        .unwrap();
-    // Ten years after the supply day would be 2037-01-02, but the decision
-    // states support until 2031-12-31, which extends the supply link's retention.
-    let refused = ledger.prune(0, Date::constant(2041, 12, 30)).unwrap_err();
-    assert!(
-        matches!(refused, LedgerError::Retention(RetentionError::Retained { index: 0, until, .. }) if until == Date::constant(2041, 12, 31)),
-        "{refused}"
-    );
-    assert!(ledger.prune(0, Date::constant(2037, 1, 2)).is_err());
-    assert!(ledger.record(0).unwrap().is_some());
-
-    ledger.prune(0, Date::constant(2041, 12, 31)).unwrap();
-    assert!(ledger.record(0).unwrap().is_none());
-    let report = ledger
-        .audit(ledger.verifier_key(), Date::constant(2041, 12, 31))
-        .unwrap();
-    assert!(report.is_consistent(), "{report:?}");
-    assert_eq!(report.pruned, 1);
-    let early = ledger
-        .audit(ledger.verifier_key(), Date::constant(2030, 1, 1))
-        .unwrap();
-    assert_eq!(early.first_inconsistent_entry(), Some(0));
-}
-
-#[test]
 fn a_file_of_a_future_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path());
@@ -268,28 +95,6 @@ fn a_file_of_a_future_schema_is_refused() {
         "{error}"
     );
     assert!(error.to_string().contains("schema version 2"));
-}
-
-#[test]
-fn a_ledger_reopens_with_its_tree_and_refuses_another_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::new(dir.path());
-    {
-        let ledger = data.open(StoreOptions::default()).unwrap();
-        ledger
-            .append_batch(&[decision(0, "a"), decision(1, "a"), decision(2, "a")])
-            .unwrap();
-    }
-    let ledger = data.open(StoreOptions::default()).unwrap();
-    assert_eq!(ledger.size().unwrap(), 3);
-    ledger.append_batch(&[decision(3, "a")]).unwrap();
-    let report = ledger
-        .audit(ledger.verifier_key(), Date::constant(2030, 1, 1))
-        .unwrap();
-    assert!(report.is_consistent(), "{report:?}");
-    drop(ledger);
-    let error = RedbLedger::open(&data.ledger_file(), key(), StoreOptions::default()).unwrap_err();
-    assert!(matches!(error, LedgerError::KeyMismatch { .. }), "{error}");
 }
 
 #[test]
