@@ -96,6 +96,12 @@ impl Gateway {
         assert!(status.success());
     }
 
+    /// Kills the process with SIGKILL (by the child's own pid) and reaps it.
+    pub fn sigkill(&mut self) {
+        self.child.kill().unwrap();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit, at most `limit`.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
         let started = Instant::now();

@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod cluster;
 mod conformance;
 mod cra_check;
 mod ledger;

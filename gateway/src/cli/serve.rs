@@ -27,6 +27,10 @@ pub struct Args {
     /// Folder for the gateway's state (default ./cragate-data).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<String>,
+    /// A ledger shared by several nodes (`postgresql://...`) instead of the
+    /// data directory's file.
+    #[arg(long, value_name = "URL")]
+    ledger: Option<String>,
     /// Policy file (default: the shipped app-store policy built in).
     #[arg(long, value_name = "FILE")]
     policy: Option<String>,
@@ -41,6 +45,7 @@ pub fn run(args: &Args) -> ExitCode {
     let overrides = Overrides {
         listen: args.listen.clone(),
         data_dir: args.data_dir.clone(),
+        ledger: args.ledger.clone(),
         policy: args.policy.clone(),
         upstream: args.upstream.clone(),
     };

@@ -41,6 +41,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// State folder.
     pub data_dir: PathBuf,
+    /// Where the ledger is: the data directory's file, or a database.
+    pub ledger: crate::ledger::Location,
     /// Policy file; `None` is the built-in app-store policy.
     pub policy: Option<PathBuf>,
     /// Where accepted products go and reads come from.
@@ -94,6 +96,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--data-dir`.
     pub data_dir: Option<String>,
+    /// `--ledger`.
+    pub ledger: Option<String>,
     /// `--policy`.
     pub policy: Option<String>,
     /// `--upstream`.
@@ -177,6 +181,7 @@ impl Validator {
             .pick(&raw.data_dir, &overrides.data_dir, DEFAULT_DATA_DIR)
             .map(|(text, line)| self.path(&text, line))
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let ledger = self.ledger(&raw, overrides, &data_dir);
         let policy = match (&overrides.policy, &raw.policy) {
             (Some(cli), _) => Some(PathBuf::from(cli)),
             (None, Some(file)) => Some(self.in_file(file.get_ref())),
@@ -203,6 +208,7 @@ impl Validator {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
                 listen,
                 data_dir,
+                ledger,
                 policy,
                 upstream,
                 address_file,
@@ -239,6 +245,47 @@ impl Validator {
 
     /// The command-line value, else the file's, else the default, with the
     /// line it came from (0 for the command line and the default).
+    /// `ledger` (or `--ledger`) and `ledger_key`: a `postgresql://` URL
+    /// names a shared database; nothing means the data directory's file.
+    fn ledger(
+        &mut self,
+        raw: &RawConfig,
+        overrides: &Overrides,
+        data_dir: &Path,
+    ) -> crate::ledger::Location {
+        let key = raw.ledger_key.as_ref().map(|p| self.in_file(p.get_ref()));
+        let url = match (&overrides.ledger, &raw.ledger) {
+            (Some(url), _) => Some((url.clone(), 0)),
+            (None, Some(url)) => Some((url.get_ref().clone(), self.line(url.span().start))),
+            (None, None) => None,
+        };
+        if let Some((url, line)) = &url
+            && !(url.starts_with("postgresql://") || url.starts_with("postgres://"))
+        {
+            self.errors.push(error(
+                &self.name,
+                *line,
+                "ledger must be a postgresql:// URL (leave it out for the data directory's file)"
+                    .to_owned(),
+            ));
+        }
+        if key.is_some() && url.is_none() {
+            self.errors.push(error(
+                &self.name,
+                raw.ledger_key
+                    .as_ref()
+                    .map_or(0, |k| self.line(k.span().start)),
+                "ledger_key is for a shared ledger: set ledger = \"postgresql://...\" too"
+                    .to_owned(),
+            ));
+        }
+        crate::ledger::Location::new(
+            data_dir,
+            url.as_ref().map(|(u, _)| u.as_str()),
+            key.as_deref(),
+        )
+    }
+
     fn pick(
         &self,
         file: &Option<Spanned<String>>,

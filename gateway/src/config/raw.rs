@@ -13,6 +13,12 @@ pub struct RawConfig {
     /// Folder for the gateway's state (temporary files, the accepted index,
     /// and the file catalog by default).
     pub data_dir: Option<Spanned<String>>,
+    /// `postgresql://...`: a ledger shared by several nodes; the data
+    /// directory's redb file when absent.
+    pub ledger: Option<Spanned<String>>,
+    /// The checkpoint signing key (PKCS#8) the nodes of a shared ledger
+    /// share; `DATA_DIR/ledger-key.p8` when absent.
+    pub ledger_key: Option<Spanned<String>>,
     /// Policy file; the shipped app-store policy when absent.
     pub policy: Option<Spanned<String>>,
     /// `dir:PATH` or `http(s)://HOST:PORT`.

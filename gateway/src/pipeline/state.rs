@@ -13,7 +13,7 @@ use super::index::AcceptedIndex;
 use super::metrics::Metrics;
 use crate::config::Config;
 use crate::http::auth::AdminAuth;
-use crate::ledger::{Appender, RedbLedger};
+use crate::ledger::{Appender, LedgerStore};
 use crate::upstream::Upstream;
 
 /// Everything a request needs, shared by all connections.
@@ -39,7 +39,7 @@ pub struct Gateway {
     /// The same ledger, for the admin API's reads (the process holds the
     /// file open, so reads go through this handle; writes go through the
     /// sink's group-commit writer).
-    pub ledger: Arc<RedbLedger>,
+    pub ledger: Arc<dyn LedgerStore>,
     /// The ledger's group-commit writer, for entries the admin API records.
     pub appender: Arc<Appender>,
     /// Folder for uploads in progress, on the catalog's file system.

@@ -129,7 +129,7 @@ pub async fn record_supply(
 /// `entries`: the records `cragate ledger query` prints, as one JSON
 /// document.
 async fn entries(
-    store: Arc<crate::ledger::RedbLedger>,
+    store: Arc<dyn LedgerStore>,
     mut query: Query,
 ) -> Result<Response<Body>, GatewayError> {
     let limit = query.limit.unwrap_or(MAX_ENTRIES);
@@ -149,7 +149,7 @@ async fn entries(
 /// `supply-chain/{id}`: the product's suppliers (`upstream`) and customers
 /// (`downstream`), as `cragate ledger supply-chain --json` prints them.
 async fn chain(
-    store: Arc<crate::ledger::RedbLedger>,
+    store: Arc<dyn LedgerStore>,
     product: ProductId,
 ) -> Result<Response<Body>, GatewayError> {
     let asked = product.clone();
@@ -167,7 +167,7 @@ async fn chain(
 /// later one cuts the connection, so a client never holds a complete export
 /// that is not one.
 async fn export(
-    store: Arc<crate::ledger::RedbLedger>,
+    store: Arc<dyn LedgerStore>,
     selection: Selection,
 ) -> Result<Response<Body>, GatewayError> {
     let (sender, mut receiver) = mpsc::channel(EXPORT_PIECES_IN_FLIGHT);

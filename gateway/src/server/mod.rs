@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Config, UpstreamConfig, policies};
 use crate::http::auth::AdminAuth;
-use crate::ledger::{Appender, RedbLedger};
+use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
 use crate::pipeline::index::AcceptedIndex;
 use crate::pipeline::metrics::Metrics;
@@ -30,20 +30,18 @@ use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
 /// group-commit writer on the same handle, and the decision sink in front
 /// of the writer.
 struct OpenLedger {
-    store: Arc<RedbLedger>,
+    store: Arc<dyn LedgerStore>,
     appender: Arc<Appender>,
     sink: Arc<dyn DecisionSink>,
 }
 
-/// Opens the ledger in the data directory, creating it and its signing key
-/// on first start.
-fn open_ledger(data_dir: &std::path::Path) -> anyhow::Result<OpenLedger> {
-    let dir = crate::ledger::DataDir::new(data_dir);
-    let store = dir
+/// Opens the ledger (the data directory's file, or the shared database),
+/// creating it and its signing key on first start.
+fn open_ledger(location: &Location) -> anyhow::Result<OpenLedger> {
+    let store = location
         .open(crate::ledger::redb_store::StoreOptions::default())
-        .with_context(|| format!("cannot open the ledger in {}", data_dir.display()))?;
-    let store = Arc::new(store);
-    let appender = crate::ledger::Appender::start(Arc::clone(&store) as _)
+        .with_context(|| format!("cannot open the ledger {}", location.describe()))?;
+    let appender = crate::ledger::Appender::start(Arc::clone(&store))
         .context("cannot start the ledger writer")?;
     let appender = Arc::new(appender);
     let sink = Arc::new(LedgerSink::new(Arc::clone(&appender)));
@@ -104,7 +102,7 @@ impl Gateway {
             store: ledger,
             appender,
             sink: decisions,
-        } = open_ledger(&config.data_dir)?;
+        } = open_ledger(&config.ledger)?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
