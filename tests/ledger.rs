@@ -230,7 +230,7 @@ fn a_future_schema_is_refused_with_a_clear_message() {
     let output = ledger_cmd(&data, &["verify"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("ledger file has schema version 9; this cragate reads version 1"),
+        stderr(&output).contains("ledger file has schema version 9; this cragate reads version 2"),
         "{}",
         stderr(&output)
     );

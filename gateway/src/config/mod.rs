@@ -41,8 +41,12 @@ pub struct Config {
     pub listen: SocketAddr,
     /// State folder.
     pub data_dir: PathBuf,
-    /// Where the ledger is: the data directory's file, or a database.
-    pub ledger: crate::ledger::Location,
+    /// A ledger shared by several nodes (`postgresql://...`); `None` is the
+    /// data directory's redb file.
+    pub ledger: Option<String>,
+    /// The checkpoint signing key of a shared ledger; `None` is
+    /// `DATA_DIR/ledger-key.p8`.
+    pub ledger_key: Option<PathBuf>,
     /// Policy file; `None` is the built-in app-store policy.
     pub policy: Option<PathBuf>,
     /// Where accepted products go and reads come from.
@@ -181,7 +185,7 @@ impl Validator {
             .pick(&raw.data_dir, &overrides.data_dir, DEFAULT_DATA_DIR)
             .map(|(text, line)| self.path(&text, line))
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let ledger = self.ledger(&raw, overrides, &data_dir);
+        let (ledger, ledger_key) = self.ledger(&raw, overrides);
         let policy = match (&overrides.policy, &raw.policy) {
             (Some(cli), _) => Some(PathBuf::from(cli)),
             (None, Some(file)) => Some(self.in_file(file.get_ref())),
@@ -209,6 +213,7 @@ impl Validator {
                 listen,
                 data_dir,
                 ledger,
+                ledger_key,
                 policy,
                 upstream,
                 address_file,
@@ -251,8 +256,7 @@ impl Validator {
         &mut self,
         raw: &RawConfig,
         overrides: &Overrides,
-        data_dir: &Path,
-    ) -> crate::ledger::Location {
+    ) -> (Option<String>, Option<PathBuf>) {
         let key = raw.ledger_key.as_ref().map(|p| self.in_file(p.get_ref()));
         let url = match (&overrides.ledger, &raw.ledger) {
             (Some(url), _) => Some((url.clone(), 0)),
@@ -279,11 +283,7 @@ impl Validator {
                     .to_owned(),
             ));
         }
-        crate::ledger::Location::new(
-            data_dir,
-            url.as_ref().map(|(u, _)| u.as_str()),
-            key.as_deref(),
-        )
+        (url.map(|(url, _)| url), key)
     }
 
     fn pick(

@@ -30,6 +30,17 @@ use super::{LedgerError, LedgerStore, Query, Receipt, SignedCheckpoint, StoredRe
 /// everything committed before it.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Entries whose lookup rows (product, digest, operator, time, support end)
+/// wait in memory to be written together: one pass over the lookup B-trees
+/// for many entries instead of one per commit. The rows of random evidence
+/// digests were most of a small commit's cost; entries themselves, their
+/// tree nodes and documents are still in the commit that acknowledges
+/// them, and lookup rows lost in a crash are rebuilt from the entries on
+/// open. At most this many entries wait...
+pub const INDEX_BATCH: usize = 4096;
+/// ...and at most this long.
+pub const INDEX_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Tuning of a [`RedbLedger`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
@@ -58,6 +69,64 @@ pub struct RedbLedger {
 struct Writer {
     frontier: Frontier,
     last_checkpoint: Option<Instant>,
+    /// Committed entries whose lookup rows are not written yet, by index.
+    pending: Vec<Keys>,
+    /// When the oldest of them was committed.
+    pending_since: Option<Instant>,
+}
+
+/// The lookup keys of one entry, as its rows in the lookup tables hold them.
+#[derive(Debug, Clone)]
+struct Keys {
+    index: u64,
+    time: i64,
+    products: Vec<String>,
+    digests: Vec<[u8; 32]>,
+    operators: Vec<String>,
+    support_end: Option<Date>,
+}
+
+impl Keys {
+    fn of(record: &Record) -> Self {
+        let body = &record.body;
+        Self {
+            index: record.index,
+            time: record.time.as_microsecond(),
+            products: body
+                .products()
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            digests: body.digests().iter().map(|d| *d.as_bytes()).collect(),
+            operators: body
+                .operators()
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect(),
+            support_end: body.support_end(),
+        }
+    }
+
+    /// Whether [`candidates`] would list this entry if its rows were
+    /// written: the same choice of lookup. A query naming no lookup scans
+    /// the entries, which already hold it.
+    fn selects(&self, query: &Query) -> bool {
+        if let Some(product) = &query.product {
+            return self.products.iter().any(|p| p == product.as_str());
+        }
+        if let Some(digest) = &query.digest {
+            return self.digests.contains(digest.as_bytes());
+        }
+        if let Some(operator) = &query.operator {
+            return self.operators.iter().any(|o| o == operator.as_str());
+        }
+        if query.since.is_some() || query.until.is_some() {
+            let from = query.since.map_or(i64::MIN, |t| t.as_microsecond());
+            let to = query.until.map_or(i64::MAX, |t| t.as_microsecond());
+            return (from..to).contains(&self.time);
+        }
+        false
+    }
 }
 
 impl RedbLedger {
@@ -86,6 +155,7 @@ impl RedbLedger {
     fn init(db: Database, key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
         let txn = db.begin_write().map_err(redb::Error::from)?;
         let size = check_or_create_schema(&txn, key.verifier().name())?;
+        reindex(&txn, size)?;
         let frontier = {
             let nodes = txn.open_table(NODES).map_err(redb::Error::from)?;
             Frontier::load(size, |level, index| read_node(&nodes, level, index))?
@@ -98,6 +168,8 @@ impl RedbLedger {
             writer: Mutex::new(Writer {
                 frontier,
                 last_checkpoint: None,
+                pending: Vec::new(),
+                pending_since: None,
             }),
         })
     }
@@ -207,7 +279,14 @@ impl LedgerStore for RedbLedger {
         let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
         txn.set_durability(Durability::Immediate)
             .map_err(redb::Error::from)?;
-        let receipts = write_entries(&txn, &mut frontier, batch)?;
+        let (receipts, keys) = write_entries(&txn, &mut frontier, batch)?;
+        let index_due = writer.pending.len() + keys.len() >= INDEX_BATCH
+            || writer
+                .pending_since
+                .is_some_and(|since| since.elapsed() >= INDEX_INTERVAL);
+        if index_due {
+            write_lookup_rows(&txn, writer.pending.iter().chain(&keys), frontier.size())?;
+        }
         let due = writer
             .last_checkpoint
             .is_none_or(|at| at.elapsed() >= self.options.checkpoint_interval);
@@ -216,6 +295,13 @@ impl LedgerStore for RedbLedger {
         }
         txn.commit().map_err(redb::Error::from)?;
         writer.frontier = frontier;
+        if index_due {
+            writer.pending.clear();
+            writer.pending_since = None;
+        } else if !keys.is_empty() {
+            writer.pending.extend(keys);
+            writer.pending_since.get_or_insert_with(Instant::now);
+        }
         if due {
             writer.last_checkpoint = Some(Instant::now());
         }
@@ -237,8 +323,20 @@ impl LedgerStore for RedbLedger {
     }
 
     fn query(&self, query: &Query) -> Result<Vec<StoredRecord>, LedgerError> {
-        let txn = self.read()?;
-        let candidates = candidates(&txn, query)?;
+        // The snapshot and the entries not in its lookup rows, together.
+        let (txn, waiting) = {
+            let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+            let waiting: Vec<u64> = writer
+                .pending
+                .iter()
+                .filter(|keys| keys.selects(query))
+                .map(|keys| keys.index)
+                .collect();
+            (self.read()?, waiting)
+        };
+        let mut candidates = candidates(&txn, query)?;
+        // Waiting entries come after every indexed one.
+        candidates.extend(waiting);
         let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
         let limit = query.limit.unwrap_or(usize::MAX);
         let mut found = Vec::new();
@@ -320,10 +418,12 @@ impl LedgerStore for RedbLedger {
     }
 
     fn prune(&self, index: u64, today: Date) -> Result<(), LedgerError> {
-        let _writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+        let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
         let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
         txn.set_durability(Durability::Immediate)
             .map_err(redb::Error::from)?;
+        // Retention reads the support ends: every row written first.
+        write_lookup_rows(&txn, writer.pending.iter(), writer.frontier.size())?;
         let record = {
             let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
             let bytes = entries.get(index).map_err(redb::Error::from)?;
@@ -340,6 +440,8 @@ impl LedgerStore for RedbLedger {
             .insert(index, until.to_string().as_str())
             .map_err(redb::Error::from)?;
         txn.commit().map_err(redb::Error::from)?;
+        writer.pending.clear();
+        writer.pending_since = None;
         Ok(())
     }
 
@@ -374,6 +476,7 @@ fn check_or_create_schema(txn: &WriteTransaction, origin: &str) -> Result<u64, L
             )?;
             put(&mut meta, META_ORIGIN, origin.as_bytes())?;
             put(&mut meta, META_TREE_SIZE, &0u64.to_le_bytes())?;
+            put(&mut meta, META_INDEXED_SIZE, &0u64.to_le_bytes())?;
             drop(meta);
             create_tables(txn)?;
             Ok(0)
@@ -391,7 +494,7 @@ fn check_or_create_schema(txn: &WriteTransaction, origin: &str) -> Result<u64, L
                     supported: SCHEMA_VERSION,
                 });
             }
-            if found != SCHEMA_VERSION {
+            if found == 0 {
                 return Err(LedgerError::NotALedger);
             }
             let ledger_origin = meta_value(&meta, META_ORIGIN)?;
@@ -401,12 +504,22 @@ fn check_or_create_schema(txn: &WriteTransaction, origin: &str) -> Result<u64, L
                     key: origin.to_owned(),
                 });
             }
-            let size = meta_value(&meta, META_TREE_SIZE)?;
-            Ok(u64::from_le_bytes(
-                size.as_slice()
+            let size = u64::from_le_bytes(
+                meta_value(&meta, META_TREE_SIZE)?
+                    .as_slice()
                     .try_into()
                     .map_err(|_| LedgerError::NotALedger)?,
-            ))
+            );
+            if found < SCHEMA_VERSION {
+                // Version 1 wrote every entry's lookup rows in its commit.
+                drop(meta);
+                let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+                meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION.to_le_bytes().as_slice())
+                    .map_err(redb::Error::from)?;
+                meta.insert(META_INDEXED_SIZE, size.to_le_bytes().as_slice())
+                    .map_err(redb::Error::from)?;
+            }
+            Ok(size)
         }
     }
 }
@@ -432,27 +545,19 @@ fn meta_value(meta: &redb::Table<&str, &[u8]>, key: &str) -> Result<Vec<u8>, Led
         .ok_or(LedgerError::NotALedger)
 }
 
-/// Writes each submission's entry, tree nodes, index rows and document.
+/// Writes each submission's entry, tree nodes and document, and the new
+/// tree size; returns the receipts and the entries' lookup keys, whose rows
+/// [`write_lookup_rows`] writes (now or with later batches).
 fn write_entries(
     txn: &WriteTransaction,
     frontier: &mut Frontier,
     batch: &[Submission],
-) -> Result<Vec<Receipt>, LedgerError> {
+) -> Result<(Vec<Receipt>, Vec<Keys>), LedgerError> {
     let mut entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
     let mut nodes = txn.open_table(NODES).map_err(redb::Error::from)?;
     let mut documents = txn.open_table(DOCUMENTS).map_err(redb::Error::from)?;
-    let mut by_time = txn.open_table(BY_TIME).map_err(redb::Error::from)?;
-    let mut support = txn.open_table(SUPPORT_END).map_err(redb::Error::from)?;
-    let mut by_product = txn
-        .open_multimap_table(BY_PRODUCT)
-        .map_err(redb::Error::from)?;
-    let mut by_digest = txn
-        .open_multimap_table(BY_DIGEST)
-        .map_err(redb::Error::from)?;
-    let mut by_operator = txn
-        .open_multimap_table(BY_OPERATOR)
-        .map_err(redb::Error::from)?;
     let mut receipts = Vec::with_capacity(batch.len());
+    let mut keys = Vec::with_capacity(batch.len());
     for submission in batch {
         let index = frontier.size();
         let record = Record::new(index, submission.entry());
@@ -464,12 +569,48 @@ fn write_entries(
         for (level, at, hash) in frontier.push(leaf_hash) {
             nodes.insert((level, at), hash).map_err(redb::Error::from)?;
         }
-        let body = &record.body;
-        for product in body.products() {
+        if let (Some(content), Some(digest)) =
+            (submission.attachment(), record.body.digests().first())
+        {
+            let key = *digest.as_bytes();
+            if documents.get(key).map_err(redb::Error::from)?.is_none() {
+                documents.insert(key, content).map_err(redb::Error::from)?;
+            }
+        }
+        keys.push(Keys::of(&record));
+        receipts.push(Receipt { index, leaf_hash });
+    }
+    let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
+    meta.insert(META_TREE_SIZE, frontier.size().to_le_bytes().as_slice())
+        .map_err(redb::Error::from)?;
+    Ok((receipts, keys))
+}
+
+/// Writes the lookup rows of `keys` and records that every entry below
+/// `indexed` has its rows.
+fn write_lookup_rows<'k>(
+    txn: &WriteTransaction,
+    keys: impl Iterator<Item = &'k Keys>,
+    indexed: u64,
+) -> Result<(), LedgerError> {
+    let mut by_time = txn.open_table(BY_TIME).map_err(redb::Error::from)?;
+    let mut support = txn.open_table(SUPPORT_END).map_err(redb::Error::from)?;
+    let mut by_product = txn
+        .open_multimap_table(BY_PRODUCT)
+        .map_err(redb::Error::from)?;
+    let mut by_digest = txn
+        .open_multimap_table(BY_DIGEST)
+        .map_err(redb::Error::from)?;
+    let mut by_operator = txn
+        .open_multimap_table(BY_OPERATOR)
+        .map_err(redb::Error::from)?;
+    for keys in keys {
+        let index = keys.index;
+        for product in &keys.products {
             by_product
                 .insert(product.as_str(), index)
                 .map_err(redb::Error::from)?;
-            if let Some(end) = body.support_end() {
+            if let Some(end) = keys.support_end {
                 let known = support
                     .get(product.as_str())
                     .map_err(redb::Error::from)?
@@ -481,31 +622,51 @@ fn write_entries(
                 }
             }
         }
-        for digest in body.digests() {
+        for digest in &keys.digests {
             by_digest
-                .insert(*digest.as_bytes(), index)
+                .insert(*digest, index)
                 .map_err(redb::Error::from)?;
         }
-        for operator in body.operators() {
+        for operator in &keys.operators {
             by_operator
                 .insert(operator.as_str(), index)
                 .map_err(redb::Error::from)?;
         }
         by_time
-            .insert((record.time.as_microsecond(), index), ())
+            .insert((keys.time, index), ())
             .map_err(redb::Error::from)?;
-        if let (Some(content), Some(digest)) = (submission.attachment(), body.digests().first()) {
-            let key = *digest.as_bytes();
-            if documents.get(key).map_err(redb::Error::from)?.is_none() {
-                documents.insert(key, content).map_err(redb::Error::from)?;
-            }
-        }
-        receipts.push(Receipt { index, leaf_hash });
     }
     let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
-    meta.insert(META_TREE_SIZE, frontier.size().to_le_bytes().as_slice())
+    meta.insert(META_INDEXED_SIZE, indexed.to_le_bytes().as_slice())
         .map_err(redb::Error::from)?;
-    Ok(receipts)
+    Ok(())
+}
+
+/// Writes the lookup rows of entries committed but not indexed before the
+/// last stop (a crash lost the rows that waited in memory).
+fn reindex(txn: &WriteTransaction, size: u64) -> Result<(), LedgerError> {
+    let indexed = {
+        let meta = txn.open_table(META).map_err(redb::Error::from)?;
+        let bytes = meta_value(&meta, META_INDEXED_SIZE)?;
+        u64::from_le_bytes(
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| LedgerError::NotALedger)?,
+        )
+    };
+    if indexed >= size {
+        return Ok(());
+    }
+    let mut keys = Vec::new();
+    {
+        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+        for row in entries.range(indexed..size).map_err(redb::Error::from)? {
+            let (index, bytes) = row.map_err(redb::Error::from)?;
+            keys.push(Keys::of(&decode(index.value(), bytes.value())?.record));
+        }
+    }
+    write_lookup_rows(txn, keys.iter(), size)
 }
 
 /// Leaf indexes to look at for `query`, from the most selective index it names.
@@ -613,6 +774,25 @@ fn decode(index: u64, bytes: &[u8]) -> Result<StoredRecord, LedgerError> {
         bytes: bytes.to_vec(),
         record,
     })
+}
+
+impl Drop for RedbLedger {
+    /// Writes the lookup rows still waiting, so that the next open has none
+    /// to rebuild (were this to fail, the next open rebuilds them).
+    fn drop(&mut self) {
+        let Ok(writer) = self.writer.get_mut() else {
+            return;
+        };
+        if writer.pending.is_empty() {
+            return;
+        }
+        let Ok(txn) = self.db.begin_write() else {
+            return;
+        };
+        if write_lookup_rows(&txn, writer.pending.iter(), writer.frontier.size()).is_ok() {
+            let _ = txn.commit();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ fn a_file_of_a_future_schema_is_refused() {
         let txn = db.begin_write().unwrap();
         txn.open_table(META)
             .unwrap()
-            .insert(META_SCHEMA_VERSION, 2u32.to_le_bytes().as_slice())
+            .insert(META_SCHEMA_VERSION, 3u32.to_le_bytes().as_slice())
             .unwrap();
         txn.commit().unwrap();
     }
@@ -88,13 +88,13 @@ fn a_file_of_a_future_schema_is_refused() {
         matches!(
             error,
             LedgerError::FutureSchema {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{error}"
     );
-    assert!(error.to_string().contains("schema version 2"));
+    assert!(error.to_string().contains("schema version 3"));
 }
 
 #[test]
@@ -196,4 +196,95 @@ fn rewritten_hashes_are_caught_by_the_signed_checkpoint() {
         report.problems[0].kind,
         crate::ledger::ProblemKind::CheckpointRoot { size: 3, after: 2 }
     );
+}
+
+fn product_indexes(ledger: &RedbLedger, product: &str) -> Vec<u64> {
+    let query = Query {
+        product: Some(product.parse().unwrap()),
+        ..Query::default()
+    };
+    ledger
+        .query(&query)
+        .unwrap()
+        .iter()
+        .map(|s| s.record.index)
+        .collect()
+}
+
+#[test]
+fn entries_are_found_whether_their_lookup_rows_wait_or_are_written() {
+    let ledger = RedbLedger::in_memory(key(), StoreOptions::default()).unwrap();
+    let total = INDEX_BATCH as u64 + 10;
+    let mut n = 0;
+    while n < total {
+        let batch: Vec<_> = (n..(n + 100).min(total))
+            .map(|i| decision(i, if i % 2 == 0 { "even" } else { "odd" }))
+            .collect();
+        n += batch.len() as u64;
+        ledger.append_batch(&batch).unwrap();
+    }
+    let waiting = ledger.writer.lock().unwrap().pending.len();
+    assert!(waiting > 0 && waiting < INDEX_BATCH, "{waiting} waiting");
+    let even = product_indexes(&ledger, "even");
+    assert_eq!(even, (0..total).step_by(2).collect::<Vec<_>>());
+    let digest = Query {
+        digest: Some(Digest::of(&(total - 1).to_be_bytes())),
+        ..Query::default()
+    };
+    assert_eq!(ledger.query(&digest).unwrap().len(), 1);
+}
+
+#[test]
+fn lookup_rows_lost_in_a_crash_are_rebuilt_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path());
+    {
+        let ledger = data.open(StoreOptions::default()).unwrap();
+        let batch: Vec<_> = (0..20).map(|n| decision(n, "cam")).collect();
+        ledger.append_batch(&batch).unwrap();
+    }
+    // What a crash leaves: the entries committed, their lookup rows not.
+    {
+        let db = redb::Database::create(data.ledger_file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_multimap_table(BY_PRODUCT).unwrap();
+        txn.delete_multimap_table(BY_DIGEST).unwrap();
+        txn.delete_multimap_table(BY_OPERATOR).unwrap();
+        txn.delete_table(BY_TIME).unwrap();
+        txn.delete_table(SUPPORT_END).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_INDEXED_SIZE, 0u64.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let ledger = data.open(StoreOptions::default()).unwrap();
+    assert!(ledger.writer.lock().unwrap().pending.is_empty());
+    assert_eq!(product_indexes(&ledger, "cam"), (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_version_1_file_is_upgraded_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path());
+    {
+        let ledger = data.open(StoreOptions::default()).unwrap();
+        ledger.append_batch(&[decision(0, "cam")]).unwrap();
+    }
+    {
+        let db = redb::Database::create(data.ledger_file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        let mut meta = txn.open_table(META).unwrap();
+        meta.insert(META_SCHEMA_VERSION, 1u32.to_le_bytes().as_slice())
+            .unwrap();
+        meta.remove(META_INDEXED_SIZE).unwrap();
+        drop(meta);
+        txn.commit().unwrap();
+    }
+    let ledger = data.open(StoreOptions::default()).unwrap();
+    assert_eq!(product_indexes(&ledger, "cam"), [0]);
+    let txn = ledger.db.begin_read().unwrap();
+    let meta = txn.open_table(META).unwrap();
+    let version = meta.get(META_SCHEMA_VERSION).unwrap().unwrap();
+    assert_eq!(version.value(), SCHEMA_VERSION.to_le_bytes());
 }

@@ -6,8 +6,10 @@
 
 use redb::{MultimapTableDefinition, TableDefinition};
 
-/// Version of this layout, stored under [`META_SCHEMA_VERSION`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of this layout, stored under [`META_SCHEMA_VERSION`]. Version 2
+/// added [`META_INDEXED_SIZE`]; a version 1 file is upgraded on open (all
+/// of its entries were indexed in their own commits).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Small named values: the schema version, the origin, the tree size.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -17,6 +19,14 @@ pub const META_SCHEMA_VERSION: &str = "schema_version";
 pub const META_ORIGIN: &str = "origin";
 /// Key in [`META`]: the number of leaves, 8 little-endian bytes.
 pub const META_TREE_SIZE: &str = "tree_size";
+/// Key in [`META`]: the number of leaves whose rows in the lookup tables
+/// ([`BY_PRODUCT`], [`BY_DIGEST`], [`BY_OPERATOR`], [`BY_TIME`],
+/// [`SUPPORT_END`]) are written, 8 little-endian bytes. Lookup rows are
+/// derived from the entries and written in bulk, at most
+/// [`super::redb_store::INDEX_BATCH`] entries or
+/// [`super::redb_store::INDEX_INTERVAL`] after them; entries past this
+/// size are indexed again from their records on open.
+pub const META_INDEXED_SIZE: &str = "indexed_size";
 
 /// Leaf index → the entry's record bytes (the leaf data).
 pub const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");

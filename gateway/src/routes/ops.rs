@@ -87,7 +87,7 @@ fn admin_view(gateway: &Gateway) -> String {
         "policy": {"name": gateway.policy.name(), "digest": gateway.policy.digest().to_string()},
         "accepted_artifacts": gateway.accepted.len(),
         "ledger": "recording",
-        "ledger_store": config.ledger.describe(),
+        "ledger_store": config.ledger.as_deref().map(crate::ledger::postgres::redacted),
         "limits": {
             "max_header_bytes": limits.max_header_bytes,
             "max_listing_bytes": limits.max_listing_bytes,

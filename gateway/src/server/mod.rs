@@ -102,7 +102,11 @@ impl Gateway {
             store: ledger,
             appender,
             sink: decisions,
-        } = open_ledger(&config.ledger)?;
+        } = open_ledger(&Location::new(
+            &config.data_dir,
+            config.ledger.as_deref(),
+            config.ledger_key.as_deref(),
+        ))?;
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
