@@ -29,6 +29,7 @@ fn build_ledger() -> (tempfile::TempDir, DataDir) {
 pub(crate) fn fill(location: &Location) {
     let options = StoreOptions {
         checkpoint_interval: std::time::Duration::ZERO,
+        ..StoreOptions::default()
     };
     let ledger = location.open(options).unwrap();
     let mut n = 0u64;

@@ -47,6 +47,7 @@ const CASES: [(&str, Case); 6] = [
 fn every_batch() -> StoreOptions {
     StoreOptions {
         checkpoint_interval: Duration::ZERO,
+        ..StoreOptions::default()
     }
 }
 

@@ -30,8 +30,29 @@ fn main() {
     let entries = env_number("LEDGER_BENCH_ENTRIES", 1_000_000);
     let decisions = env_number("LEDGER_BENCH_DECISIONS", 40_000);
     println!("ledger benchmark on {} cores", cores());
+    // Baseline in the same run: lookup rows written in every commit, as
+    // the ledger did before they were batched.
+    let every_commit = StoreOptions {
+        lookup_batch: 0,
+        ..StoreOptions::default()
+    };
     for writers in [8, 32, 64] {
-        throughput(writers, decisions);
+        let baseline = throughput(
+            writers,
+            decisions,
+            every_commit,
+            "lookup rows in every commit",
+        );
+        let batched = throughput(
+            writers,
+            decisions,
+            StoreOptions::default(),
+            "lookup rows batched",
+        );
+        println!(
+            "  {writers} writers: batched / every commit = {:.2}x",
+            batched / baseline
+        );
     }
     query_latency(entries);
 }
@@ -56,10 +77,13 @@ fn decision(n: u64) -> Submission {
     .unwrap()
 }
 
-fn throughput(writers: u64, decisions: u64) {
+/// Durable decisions per second with `writers` concurrent writers; prints
+/// the run and returns the rate.
+fn throughput(writers: u64, decisions: u64, options: StoreOptions, label: &str) -> f64 {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let data = DataDir::new(dir.path());
-    let store = Arc::new(Counting::new(data.open(StoreOptions::default()).unwrap()));
+    let store = Arc::new(Counting::new(data.open(options).unwrap()));
+    let cpu_before = cpu_seconds();
     let appender = Arc::new(Appender::start(store.clone()).unwrap());
     let per_writer = decisions / writers;
     let started = Instant::now();
@@ -79,18 +103,37 @@ fn throughput(writers: u64, decisions: u64) {
         thread.join().unwrap();
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
     let total = per_writer * writers;
     let batches = store.batches.load(Ordering::Relaxed);
     drop(appender);
     drop(store);
     let bytes = std::fs::metadata(data.ledger_file()).unwrap().len();
+    let rate = total as f64 / elapsed.as_secs_f64();
     println!(
-        "durable decisions/s, {writers:>2} writers: {:>8.0}  ({total} decisions in {:.2} s, {batches} commits, {:.1} per commit, file {:.0} bytes/decision)",
-        total as f64 / elapsed.as_secs_f64(),
+        "durable decisions/s, {writers:>2} writers, {label}: {rate:>8.0}  ({total} decisions in {:.2} s, {batches} commits, {:.1} per commit, {:.1} µs CPU per decision, file {:.0} bytes/decision)",
         elapsed.as_secs_f64(),
         total as f64 / batches as f64,
+        cpu * 1e6 / total as f64,
         bytes as f64 / total as f64,
     );
+    rate
+}
+
+/// CPU time of this process so far (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and
+    // stime are the 12th and 13th, in clock ticks (100 per second here).
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn query_latency(entries: u64) {

@@ -46,12 +46,17 @@ pub const INDEX_INTERVAL: Duration = Duration::from_secs(1);
 pub struct StoreOptions {
     /// Minimum time between two checkpoints signed by appends; zero signs one per batch.
     pub checkpoint_interval: Duration,
+    /// Entries whose lookup rows may wait to be written in bulk (redb
+    /// store, [`INDEX_BATCH`] by default); zero writes them in each
+    /// entry's own commit, as version 1 did.
+    pub lookup_batch: usize,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            lookup_batch: INDEX_BATCH,
         }
     }
 }
@@ -280,7 +285,7 @@ impl LedgerStore for RedbLedger {
         txn.set_durability(Durability::Immediate)
             .map_err(redb::Error::from)?;
         let (receipts, keys) = write_entries(&txn, &mut frontier, batch)?;
-        let index_due = writer.pending.len() + keys.len() >= INDEX_BATCH
+        let index_due = writer.pending.len() + keys.len() >= self.options.lookup_batch
             || writer
                 .pending_since
                 .is_some_and(|since| since.elapsed() >= INDEX_INTERVAL);

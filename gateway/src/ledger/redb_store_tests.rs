@@ -17,6 +17,7 @@ fn key() -> SigningKey {
 fn every_batch() -> StoreOptions {
     StoreOptions {
         checkpoint_interval: Duration::ZERO,
+        ..StoreOptions::default()
     }
 }
 
