@@ -38,6 +38,15 @@ enum Kind {
     Spdx3,
 }
 
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CycloneDx => "CycloneDX",
+            Self::Spdx2 | Self::Spdx3 => "SPDX",
+        }
+    }
+}
+
 /// Every SBOM finding.
 pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
     let sbom = cx.listing.raw.sbom.as_ref();
@@ -147,9 +156,10 @@ fn format(claimed: SbomFormatName, doc: &Object) -> (Finding, Option<Kind>) {
             Some(v @ ("1.4" | "1.5" | "1.6" | "1.7")) => {
                 Ok((Kind::CycloneDx, format!("CycloneDX {v}")))
             }
-            other => Err(format!(
+            Some(other) => Err(format!(
                 "CycloneDX specVersion {other:?} is not supported: use 1.4, 1.5, 1.6 or 1.7"
             )),
+            None => Err("the CycloneDX document has no specVersion".to_owned()),
         }
     } else if let Some(version) = text("spdxVersion") {
         match version {
@@ -169,7 +179,11 @@ fn format(claimed: SbomFormatName, doc: &Object) -> (Finding, Option<Kind>) {
         Ok((kind, _)) if (kind == Kind::CycloneDx) != (claimed == SbomFormatName::Cyclonedx) => (
             Finding::fail(
                 id,
-                format!("sbom.format says {claimed:?} but the document is {kind:?}"),
+                format!(
+                    "sbom.format says {} but the document is {}",
+                    claimed.name(),
+                    kind.name()
+                ),
             ),
             Some(kind),
         ),
@@ -426,12 +440,18 @@ fn describes(cx: &Context<'_>, roots: &[Root]) -> Finding {
     if !contradictions.is_empty() {
         return Finding::fail(id, contradictions.join("; "));
     }
-    let name = first.name.as_deref().unwrap_or("(no name)");
-    let version = first.version.as_deref().unwrap_or("(no version)");
+    let name = first
+        .name
+        .as_deref()
+        .map_or_else(|| "a component without a name".to_owned(), |n| format!("{n:?}"));
+    let version = first
+        .version
+        .as_deref()
+        .map_or_else(|| "no version".to_owned(), |v| format!("version {v:?}"));
     Finding::fail(
         id,
         format!(
-            "the SBOM describes {name:?} version {version:?}, which is not shown to be the listed product: its root component must agree by purl, CPE or an artifact's SHA-256, or have version {:?} and a name containing {:?}",
+            "the SBOM describes {name} ({version}), which is not shown to be the listed product: its root component must agree by purl, CPE or an artifact's SHA-256, or have version {:?} and a name containing {:?}",
             product.version, product.name
         ),
     )

@@ -83,7 +83,13 @@ fn procedure(cx: &Context<'_>) -> Finding {
         .with_article("Art. 32(5)");
     }
     if !allowed.contains(&procedure) {
-        let names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        let names = match allowed.as_slice() {
+            [only] => only.to_string(),
+            _ => {
+                let names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+                format!("one of {}", names.join(", "))
+            }
+        };
         let mandate = if mandated.is_empty() {
             String::new()
         } else {
@@ -95,8 +101,7 @@ fn procedure(cx: &Context<'_>) -> Finding {
         return Finding::fail(
             id,
             format!(
-                "{category} products may not use module {procedure}{mandate}: use one of {}",
-                names.join(", ")
+                "{category} products may not use module {procedure}{mandate}: use {names}"
             ),
         )
         .with_article(article);
@@ -189,8 +194,9 @@ fn module_a(cx: &Context<'_>, category: Category) -> Finding {
     if !relied.is_empty() {
         let parts: Vec<String> = covered.iter().map(ToString::to_string).collect();
         reasons.push(format!(
-            "{} cover only {}",
+            "{} {} only {}",
             relied.join(", "),
+            if relied.len() == 1 { "covers" } else { "cover" },
             parts.join(" and ")
         ));
     }

@@ -67,12 +67,12 @@ pub(super) fn matches_listing(cx: &Context<'_>, doc: &RawDoc) -> Finding {
         } else {
             normalise(value) == normalise(other)
         };
-        if equal {
+        let problem = format!("identifier {name}: the DoC has {value:?}, the listing {other:?}");
+        if equal && !agreed.contains(name) {
             agreed.push(*name);
-        } else {
-            problems.push(format!(
-                "identifier {name}: the DoC has {value:?}, the listing {other:?}"
-            ));
+        } else if !equal && !problems.contains(&problem) {
+            // The product and the object of the declaration may repeat one.
+            problems.push(problem);
         }
     }
     let model = listing_ids.iter().find(|(n, _)| *n == "model").map(|(_, v)| *v);

@@ -214,8 +214,18 @@ pub(crate) struct RawArtifact {
 pub enum SbomFormatName {
     /// CycloneDX (JSON).
     Cyclonedx,
-    /// SPDX (JSON 2.3 or JSON-LD 3.0).
+    /// SPDX (JSON 2.2 and 2.3, or JSON-LD 3.0).
     Spdx,
+}
+
+impl SbomFormatName {
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cyclonedx => "CycloneDX",
+            Self::Spdx => "SPDX",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

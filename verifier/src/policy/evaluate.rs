@@ -135,7 +135,7 @@ fn scope(finding: Finding, steward_only: bool, applicability: &Applicability) ->
     if steward_only && id.needs_manufacturer() {
         return Finding::not_applicable(
             id,
-            "the product is free and open-source software that an open-source software steward supports and no manufacturer places on the market: this manufacturer duty does not apply (Art. 24)",
+            "free and open-source software that an open-source software steward supports and no manufacturer places on the market: this check of a manufacturer's placing does not apply (Art. 24)",
         )
         .with_article(finding.article);
     }
@@ -144,8 +144,7 @@ fn scope(finding: Finding, steward_only: bool, applicability: &Applicability) ->
             Finding::not_applicable(
                 id,
                 format!(
-                    "not in force for this unit (the duty applies from {from}, Art. 71(2)): {}",
-                    applicability.detail
+                    "not in force for this unit, which the CRA does not apply to yet (Art. 69(2)); the duty applies from {from} (Art. 71(2))"
                 ),
             )
             .with_article(finding.article)
