@@ -320,8 +320,7 @@ fn schema_disagreements(schema_dir: &Path, listings: &[PathBuf]) -> (Vec<String>
 #[test]
 fn the_published_schemas_and_the_reader_agree_on_every_vector() {
     let listings = vector_listings();
-    let (disagreements, judged) =
-        schema_disagreements(&root().join("verifier/schema"), &listings);
+    let (disagreements, judged) = schema_disagreements(&root().join("verifier/schema"), &listings);
     assert!(
         disagreements.is_empty(),
         "{} of {} vectors:\n{}",
@@ -397,4 +396,25 @@ fn re_running_the_vector_generator_changes_nothing() {
         "re-run python3 testdata/cra/generate.py; these files differ: {differ:?}"
     );
     assert!(generated.len() >= 3 * 150);
+}
+
+#[test]
+fn docs_check_md_describes_every_check() {
+    let docs = std::fs::read_to_string(root().join("docs/check.md")).unwrap();
+    let mut missing = Vec::new();
+    for check in cragate_verifier::catalog::CheckId::ALL {
+        let head = format!("**`{}`**, {}", check.id(), check.article());
+        let Some(start) = docs.find(&head) else {
+            missing.push(head);
+            continue;
+        };
+        let rest = &docs[start + head.len()..];
+        let entry = &rest[..rest.find("\n**`").unwrap_or(rest.len())];
+        for part in ["- Reads:", "- Not applicable:", "- Pass:", "- Fail"] {
+            if !entry.contains(part) {
+                missing.push(format!("{}: {part}", check.id()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "docs/check.md lacks: {missing:?}");
 }

@@ -90,7 +90,9 @@ pub(crate) fn assess(listing: &Listing, at: Timestamp, enforce: Enforce) -> Appl
             let today = at.to_zoned(TimeZone::UTC).date();
             (
                 today,
-                format!("no valid placed_on_market: taken as placed at the evaluation date {today}"),
+                format!(
+                    "no valid placed_on_market: taken as placed at the evaluation date {today}"
+                ),
             )
         }
     };

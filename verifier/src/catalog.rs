@@ -120,9 +120,16 @@ impl CheckId {
     /// vulnerability reporting, cooperation with market surveillance).
     pub fn needs_manufacturer(self) -> bool {
         let id = self.id();
-        ["doc.", "ce.", "conformity.", "support.", "user-info.", "product."]
-            .iter()
-            .any(|prefix| id.starts_with(prefix))
+        [
+            "doc.",
+            "ce.",
+            "conformity.",
+            "support.",
+            "user-info.",
+            "product.",
+        ]
+        .iter()
+        .any(|prefix| id.starts_with(prefix))
             || matches!(
                 self,
                 Self::OperatorsManufacturer

@@ -93,7 +93,9 @@ fn attestation(cx: &Context<'_>) -> Finding {
             ),
         ),
         Some(_) => match (&cx.signatures.sbom, sbom.and_then(|s| s.document.as_ref())) {
-            (Signature::Verified { value, .. }, Some(inline)) if value.as_object() != Some(inline) => {
+            (Signature::Verified { value, .. }, Some(inline))
+                if value.as_object() != Some(inline) =>
+            {
                 Finding::fail(
                     id,
                     "sbom.document differs from the signed SBOM: supply the signed one, or only the attestation",
@@ -203,7 +205,7 @@ fn spdx3_context(doc: &Object) -> bool {
     }
 }
 
-fn array<'a>(value: Option<&'a Value>) -> &'a [Value] {
+fn array(value: Option<&Value>) -> &[Value] {
     value
         .and_then(Value::as_array)
         .map(Vec::as_slice)
@@ -308,7 +310,9 @@ fn roots(kind: Kind, doc: &Object) -> Vec<Root> {
                         cpes: refs(&["cpe23Type", "cpe22Type"]),
                         sha256: array(p.get("checksums"))
                             .iter()
-                            .filter(|c| c.get("algorithm").and_then(Value::as_str) == Some("SHA256"))
+                            .filter(|c| {
+                                c.get("algorithm").and_then(Value::as_str) == Some("SHA256")
+                            })
                             .filter_map(|c| text(c, "checksumValue"))
                             .map(|h| h.to_ascii_lowercase())
                             .collect(),
@@ -357,7 +361,9 @@ fn roots(kind: Kind, doc: &Object) -> Vec<Root> {
                         cpes: identifiers(&["cpe23", "cpe22"]),
                         sha256: array(e.get("verifiedUsing"))
                             .iter()
-                            .filter(|h| h.get("algorithm").and_then(Value::as_str) == Some("sha256"))
+                            .filter(|h| {
+                                h.get("algorithm").and_then(Value::as_str) == Some("sha256")
+                            })
                             .filter_map(|h| text(h, "hashValue"))
                             .map(|h| h.to_ascii_lowercase())
                             .collect(),
@@ -416,7 +422,8 @@ fn describes(cx: &Context<'_>, roots: &[Root]) -> Finding {
             found.push("artifact hash");
         }
         let named = root.name.as_deref().map(normalise).is_some_and(|n| {
-            n.contains(&normalise(&product.name)) || model.is_some_and(|m| n.contains(&normalise(m)))
+            n.contains(&normalise(&product.name))
+                || model.is_some_and(|m| n.contains(&normalise(m)))
         });
         if named
             && root
@@ -440,10 +447,10 @@ fn describes(cx: &Context<'_>, roots: &[Root]) -> Finding {
     if !contradictions.is_empty() {
         return Finding::fail(id, contradictions.join("; "));
     }
-    let name = first
-        .name
-        .as_deref()
-        .map_or_else(|| "a component without a name".to_owned(), |n| format!("{n:?}"));
+    let name = first.name.as_deref().map_or_else(
+        || "a component without a name".to_owned(),
+        |n| format!("{n:?}"),
+    );
     let version = first
         .version
         .as_deref()

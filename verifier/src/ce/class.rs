@@ -100,9 +100,7 @@ fn procedure(cx: &Context<'_>) -> Finding {
         };
         return Finding::fail(
             id,
-            format!(
-                "{category} products may not use module {procedure}{mandate}: use {names}"
-            ),
+            format!("{category} products may not use module {procedure}{mandate}: use {names}"),
         )
         .with_article(article);
     }
@@ -177,8 +175,9 @@ fn module_a(cx: &Context<'_>, category: Category) -> Finding {
         return Finding::pass(
             id,
             format!(
-                "{category} under module A: {} cover Annex I in full (Art. 27)",
-                relied.join(", ")
+                "{category} under module A: {} {} Annex I in full (Art. 27)",
+                relied.join(", "),
+                if relied.len() == 1 { "covers" } else { "cover" }
             ),
         );
     }

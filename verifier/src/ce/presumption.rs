@@ -226,8 +226,7 @@ impl PresumptionList {
                 expected,
             });
         }
-        let as_of = parse_day(&raw.as_of)
-            .ok_or_else(|| PresumptionListError::AsOf { found: raw.as_of })?;
+        let as_of = parse_day(&raw.as_of).ok_or(PresumptionListError::AsOf { found: raw.as_of })?;
         let entries = raw
             .entries
             .into_iter()
@@ -268,11 +267,7 @@ impl PresumptionList {
     }
 }
 
-fn check_entry(
-    index: usize,
-    raw: RawEntry,
-    kind: ListKind,
-) -> Result<Entry, PresumptionListError> {
+fn check_entry(index: usize, raw: RawEntry, kind: ListKind) -> Result<Entry, PresumptionListError> {
     let error = |field, message: String| PresumptionListError::Entry {
         index,
         field,
@@ -297,7 +292,10 @@ fn check_entry(
         })?);
     }
     if covers.is_empty() {
-        return Err(error("covers", "name the parts of Annex I it covers".into()));
+        return Err(error(
+            "covers",
+            "name the parts of Annex I it covers".into(),
+        ));
     }
     let scheme_only = !raw.assurance_levels.is_empty()
         || !raw.mandatory_for.is_empty()
@@ -322,7 +320,9 @@ fn check_entry(
     {
         return Err(error(
             "assurance_levels",
-            format!("{level:?} is not basic, substantial or high (Regulation (EU) 2019/881 Art. 52)"),
+            format!(
+                "{level:?} is not basic, substantial or high (Regulation (EU) 2019/881 Art. 52)"
+            ),
         ));
     }
     let mandatory_for = raw
@@ -360,7 +360,10 @@ mod tests {
         let list =
             PresumptionList::from_json(SCHEMES.as_bytes(), ListKind::CertificationSchemes).unwrap();
         assert!(list.find("eucc").is_some());
-        assert!(list.find("EUCC (Implementing Regulation (EU) 2024/482)").is_some());
+        assert!(
+            list.find("EUCC (Implementing Regulation (EU) 2024/482)")
+                .is_some()
+        );
         assert!(list.find("BSI IT-Sicherheitskennzeichen").is_none());
     }
 
@@ -373,7 +376,10 @@ mod tests {
         let bad = SCHEMES.replace("Annex I Part I", "Annex III");
         assert!(matches!(
             PresumptionList::from_json(bad.as_bytes(), ListKind::CertificationSchemes),
-            Err(PresumptionListError::Entry { field: "covers", .. })
+            Err(PresumptionListError::Entry {
+                field: "covers",
+                ..
+            })
         ));
     }
 }

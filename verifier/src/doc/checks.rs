@@ -108,7 +108,8 @@ fn simplified_url<'a>(cx: &'a Context<'_>) -> Option<&'a str> {
         let start = text.find("https://")?;
         let rest = text.get(start..)?;
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        rest.get(..end).map(|u| u.trim_end_matches(['.', ',', ';', ')']))
+        rest.get(..end)
+            .map(|u| u.trim_end_matches(['.', ',', ';', ')']))
     })
 }
 
@@ -137,10 +138,13 @@ fn simplified_form(cx: &Context<'_>) -> Finding {
             ));
         }
         let operators = &cx.listing.raw.operators;
-        let names: Vec<&str> = [&operators.manufacturer, &operators.authorised_representative]
-            .into_iter()
-            .filter_map(|o| o.as_ref().and_then(|o| o.name.as_deref()))
-            .collect();
+        let names: Vec<&str> = [
+            &operators.manufacturer,
+            &operators.authorised_representative,
+        ]
+        .into_iter()
+        .filter_map(|o| o.as_ref().and_then(|o| o.name.as_deref()))
+        .collect();
         if let Some(name) = names.first()
             && !names.iter().any(|n| lower.contains(&normalise(n)))
         {
@@ -149,12 +153,9 @@ fn simplified_form(cx: &Context<'_>) -> Finding {
             ));
         }
         problems.extend(simplified_product_problem(cx, &lower));
-        problems.extend(phrasing_problem(
-            cx,
-            "the simplified DoC",
-            &lower,
-            |p| &p.simplified,
-        ));
+        problems.extend(phrasing_problem(cx, "the simplified DoC", &lower, |p| {
+            &p.simplified
+        }));
     }
     match simplified_url(cx) {
         Some(u) if syntax::is_exact_https_url(u) => {}
@@ -202,7 +203,11 @@ fn phrasing_problem(
         .rules
         .phrasings
         .iter()
-        .flat_map(|(language, p)| pick(p).iter().map(move |phrase| (language.as_str(), phrase)))
+        .flat_map(|(language, p)| {
+            pick(p)
+                .iter()
+                .map(move |phrase| (language.as_str(), phrase))
+        })
         .collect();
     if accepted.is_empty() || accepted.iter().any(|(_, p)| lower.contains(&normalise(p))) {
         return None;
@@ -243,7 +248,11 @@ fn languages(cx: &Context<'_>) -> Finding {
         .collect();
     let missing: Vec<&str> = required
         .iter()
-        .filter(|r| !given.iter().any(|l| l.split('-').next() == Some(r.as_str())))
+        .filter(|r| {
+            !given
+                .iter()
+                .any(|l| l.split('-').next() == Some(r.as_str()))
+        })
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
@@ -253,7 +262,11 @@ fn languages(cx: &Context<'_>) -> Finding {
             if given.is_empty() { "none".to_owned() } else { given.join(", ") }
         ));
     }
-    Finding::from_problems(id, &problems, format!("the DoC is available in {}", given.join(", ")))
+    Finding::from_problems(
+        id,
+        &problems,
+        format!("the DoC is available in {}", given.join(", ")),
+    )
 }
 
 fn full(cx: &Context<'_>, doc: &RawDoc) -> Vec<Finding> {
@@ -311,7 +324,11 @@ fn manufacturer(doc: &RawDoc) -> Finding {
 /// responsibility of the provider, in the DoC's language.
 fn sole_responsibility(cx: &Context<'_>, doc: &RawDoc) -> Finding {
     let id = CheckId::DocSoleResponsibility;
-    let Some(statement) = doc.sole_responsibility.as_deref().filter(|s| present(Some(s))) else {
+    let Some(statement) = doc
+        .sole_responsibility
+        .as_deref()
+        .filter(|s| present(Some(s)))
+    else {
         return Finding::fail(
             id,
             "add the statement that the DoC is issued under the sole responsibility of the provider (sole_responsibility, in the DoC's language)",

@@ -75,7 +75,10 @@ pub(super) fn matches_listing(cx: &Context<'_>, doc: &RawDoc) -> Finding {
             problems.push(problem);
         }
     }
-    let model = listing_ids.iter().find(|(n, _)| *n == "model").map(|(_, v)| *v);
+    let model = listing_ids
+        .iter()
+        .find(|(n, _)| *n == "model")
+        .map(|(_, v)| *v);
     if let (Some(kind), Some(model)) = (p.type_.as_deref(), model)
         && normalise(kind) == normalise(model)
     {
@@ -100,7 +103,10 @@ fn no_agreement(listing_ids: &[(&str, &str)], kind: Option<&str>) -> String {
     if listing_ids.is_empty() {
         return "the listing gives no model, GTIN, purl or CPE to compare the DoC with: add one to product.identifiers".to_owned();
     }
-    let listed: Vec<String> = listing_ids.iter().map(|(n, v)| format!("{n} {v}")).collect();
+    let listed: Vec<String> = listing_ids
+        .iter()
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect();
     let kind = kind
         .map(|k| format!(" (its type {k:?} is not the listed model)"))
         .unwrap_or_default();

@@ -61,7 +61,10 @@ fn security(cx: &Context<'_>) -> Vec<Finding> {
     if operators::steward_only(cx.listing) {
         // Art. 24(1): the steward's cybersecurity policy fosters the
         // reporting of vulnerabilities.
-        return vec![contact.with_article("Art. 24(1)"), cvd.with_article("Art. 24(1)")];
+        return vec![
+            contact.with_article("Art. 24(1)"),
+            cvd.with_article("Art. 24(1)"),
+        ];
     }
     vec![contact, cvd]
 }

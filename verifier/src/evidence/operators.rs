@@ -88,7 +88,12 @@ fn authorised_representative(cx: &Context<'_>) -> Finding {
     if !present(rep.postal_address.as_deref()) {
         problems.push("operators.authorised_representative.postal_address is missing".to_owned());
     }
-    problems.extend(union_problem(cx, "authorised_representative", rep, "Art. 3(15)"));
+    problems.extend(union_problem(
+        cx,
+        "authorised_representative",
+        rep,
+        "Art. 3(15)",
+    ));
     if let (Some(listed), Some(doc)) = (rep.name.as_deref(), declared)
         && crate::doc::normalise(listed) != crate::doc::normalise(doc)
     {

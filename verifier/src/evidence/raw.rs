@@ -179,7 +179,10 @@ pub(crate) struct RawUserInformation {
 pub(crate) struct RawDocBlock {
     pub full: Option<RawDoc>,
     /// Where the full DoC can be read (Annex II(6)); carried for the record.
-    #[allow(dead_code, reason = "no rule reads it: the simplified DoC gives its own address")]
+    #[allow(
+        dead_code,
+        reason = "no rule reads it: the simplified DoC gives its own address"
+    )]
     pub url: Option<String>,
     pub simplified: Option<RawSimplifiedDoc>,
     /// The languages the DoC is available in (Art. 28(2)).
@@ -249,7 +252,8 @@ fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> 
 fn optional_index<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
     Option::<Integer>::deserialize(deserializer)?
         .map(|Integer(n)| {
-            usize::try_from(n).map_err(|_| de::Error::invalid_value(Unexpected::Unsigned(n), &"an index"))
+            usize::try_from(n)
+                .map_err(|_| de::Error::invalid_value(Unexpected::Unsigned(n), &"an index"))
         })
         .transpose()
 }

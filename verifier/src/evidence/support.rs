@@ -143,7 +143,10 @@ fn current(cx: &Context<'_>, end_text: &str, last_day: Date, placed: Option<Date
     }
     let (unit, placed_text) = match placed {
         Some(day) => (day, format!("placed on the market {day}")),
-        None => (today, format!("taken as placed at the evaluation date {today}")),
+        None => (
+            today,
+            format!("taken as placed at the evaluation date {today}"),
+        ),
     };
     if unit > last_day {
         return Finding::fail(

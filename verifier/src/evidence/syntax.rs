@@ -23,7 +23,9 @@ pub(crate) fn is_email(value: &str) -> bool {
 
 /// An `https://` URL with a dotted host name.
 pub(crate) fn is_https_url(value: &str) -> bool {
-    value.strip_prefix("https://").is_some_and(|rest| has_host(value, rest))
+    value
+        .strip_prefix("https://")
+        .is_some_and(|rest| has_host(value, rest))
 }
 
 /// An `http://` or `https://` URL with a dotted host name: a website
@@ -232,8 +234,14 @@ mod tests {
         assert!(is_cpe("cpe:/h:lumora:lc-x200"));
         assert!(!is_cpe("cpe:2.3:h:lumora"));
         assert!(purls_agree("pkg:cargo/ring@0.17.8", "pkg:cargo/ring"));
-        assert!(purls_agree("pkg:github/t/t@v1.14.2", "pkg:github/t/t@1.14.2?x=y"));
-        assert!(!purls_agree("pkg:cargo/ring@0.17.8", "pkg:cargo/ring@0.17.9"));
+        assert!(purls_agree(
+            "pkg:github/t/t@v1.14.2",
+            "pkg:github/t/t@1.14.2?x=y"
+        ));
+        assert!(!purls_agree(
+            "pkg:cargo/ring@0.17.8",
+            "pkg:cargo/ring@0.17.9"
+        ));
         assert!(!purls_agree("pkg:cargo/ring", "pkg:cargo/rings"));
     }
 

@@ -125,7 +125,6 @@ impl Policy {
     }
 }
 
-
 /// A check of a duty that does not bind this product is not applicable: a
 /// manufacturer's duty when only an open-source software steward supports
 /// the product (Art. 24), and, under `enforce = "as-applicable"`, any CRA
@@ -227,4 +226,3 @@ fn doc_signature(cx: &Context<'_>) -> Finding {
         ),
     }
 }
-

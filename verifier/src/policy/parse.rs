@@ -14,11 +14,11 @@ use crate::applicability::Enforce;
 use crate::catalog::CheckId;
 use crate::ce::{ListKind, Procedure};
 use crate::evidence::syntax::is_country_code;
+use crate::evidence::syntax::is_language_tag;
 use crate::limits::{
     MAX_NOTIFIED_BODY_LIST_BYTES, MAX_PRESUMPTION_LIST_BYTES, MAX_PUBLIC_KEY_BYTES,
     MAX_TRUSTED_ROOT_BYTES,
 };
-use crate::evidence::syntax::is_language_tag;
 use crate::sigstore::{FulcioClaim, Matcher};
 use crate::verdict::{Mode, Severity};
 
@@ -220,7 +220,9 @@ impl Reader<'_> {
                         Some(other) => {
                             r.error(
                                 v.span(),
-                                format!("supply_after_end {other:?} must be \"allow\" or \"refuse\""),
+                                format!(
+                                    "supply_after_end {other:?} must be \"allow\" or \"refuse\""
+                                ),
                             );
                             Some(())
                         }
@@ -229,15 +231,11 @@ impl Reader<'_> {
                     _ => None,
                 }),
                 "market" => self.table(value, "market", |r, k, v| match k {
-                    "union_states" => r
-                        .countries(v)
-                        .map(|c| r.draft.settings.union_states = c),
+                    "union_states" => r.countries(v).map(|c| r.draft.settings.union_states = c),
                     _ => None,
                 }),
                 "doc" => self.table(value, "doc", |r, k, v| match k {
-                    "full_required" => r
-                        .boolean(v)
-                        .map(|b| r.draft.settings.doc_full_required = b),
+                    "full_required" => r.boolean(v).map(|b| r.draft.settings.doc_full_required = b),
                     "languages" => r.languages(v).map(|l| r.draft.settings.doc_languages = l),
                     "phrasings" => r.phrasings(v),
                     _ => None,
@@ -263,10 +261,9 @@ impl Reader<'_> {
                     "critical_procedures" => r
                         .procedures(v)
                         .map(|p| r.draft.settings.critical_procedures = p),
-                    "harmonised_standards" => r.reference(
-                        v,
-                        ReferenceKind::Presumption(ListKind::HarmonisedStandards),
-                    ),
+                    "harmonised_standards" => {
+                        r.reference(v, ReferenceKind::Presumption(ListKind::HarmonisedStandards))
+                    }
                     "common_specifications" => r.reference(
                         v,
                         ReferenceKind::Presumption(ListKind::CommonSpecifications),
