@@ -637,6 +637,10 @@ case("support_month_of_fifth_anniversary", password_manager, "Support ends \"203
      [], setp(["support_period", "end"], "2031-11"))
 case("support_month_before_fifth_anniversary", password_manager, "Support ends \"2031-10\", whose last day is before the fifth anniversary.",
      ["support.minimum"], setp(["support_period", "end"], "2031-10"))
+case("support_leap_day_anniversary", password_manager, "Placed on 29 February 2028, support ends on 28 February 2033, the fifth anniversary in a year without 29 February.",
+     [], seq(setp(["placed_on_market"], "2028-02-29"), setp(["support_period", "end"], "2033-02-28")))
+case("support_leap_day_short", password_manager, "Placed on 29 February 2028, support ends on 27 February 2033: a day short of five years.",
+     ["support.minimum"], seq(setp(["placed_on_market"], "2028-02-29"), setp(["support_period", "end"], "2033-02-27")))
 case("support_short_expected_use", password_manager, "The app is expected to be in use for three years, with the reason given (Art. 13(8), second subparagraph); support covers those three years.",
      [], setp(["support_period"], {"end": "2029-11", "expected_use_years": 3, "reason": "Subscription-only edition: it stops working when the three-year subscription it is sold with ends."}))
 case("support_short_expected_use_too_short", password_manager, "Expected use of three years, but support ends a month earlier.",
