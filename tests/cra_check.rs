@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cragate_verifier::evidence::{EvidenceError, Listing};
 use serde_json::Value;
+
+use crate::util::python;
 
 const AT: &str = "2027-06-01T00:00:00Z";
 
@@ -255,153 +258,163 @@ fn the_policy_digest_covers_referenced_files() {
     assert_ne!(digest(&nando), digest(&nando.replace("Esempio", "Esempi0")));
 }
 
-/// A small JSON Schema subset (type, const, enum, properties,
-/// additionalProperties, required, items, oneOf, local and sibling $ref),
-/// enough for the published listing and DoC schemas.
-fn schema_errors(
-    schema: &Value,
-    value: &Value,
-    docs: &BTreeMap<&str, Value>,
-    root: &Value,
-    path: &str,
-) -> Vec<String> {
-    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        return match reference.strip_prefix("#/$defs/") {
-            Some(name) => schema_errors(&root["$defs"][name], value, docs, root, path),
-            None => {
-                let other = &docs[reference];
-                schema_errors(other, value, docs, other, path)
-            }
-        };
-    }
-    let mut errors = Vec::new();
-    if let Some(options) = schema.get("oneOf").and_then(Value::as_array)
-        && !options
-            .iter()
-            .any(|o| schema_errors(o, value, docs, root, path).is_empty())
-    {
-        errors.push(format!("{path}: matches no alternative"));
-    }
-    let type_name = match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    if let Some(types) = schema.get("type") {
-        let allowed: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            other => other
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap())
-                .collect(),
-        };
-        if !allowed.contains(&type_name) {
-            errors.push(format!("{path}: {type_name} is not {allowed:?}"));
-            return errors;
+/// Every listing among the vectors: the unsigned and signed cases and the
+/// example upload.
+fn vector_listings() -> Vec<PathBuf> {
+    let mut listings: Vec<PathBuf> = cases().iter().map(|c| c.join("listing.json")).collect();
+    listings.push(root().join("testdata/examples/accepted-listing.json"));
+    listings
+}
+
+/// Where the published schemas and the reader disagree on `listings`, with
+/// the schemas in `schema_dir` (checked by the `jsonschema` package, JSON
+/// Schema draft 2020-12), and how many listings both judged.
+fn schema_disagreements(schema_dir: &Path, listings: &[PathBuf]) -> (Vec<String>, usize) {
+    let output = python()
+        .arg(root().join("scripts/validate-json-schema.py"))
+        .arg(schema_dir)
+        .arg("listing-v1.schema.json")
+        .args(listings)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the schema validator did not run: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: BTreeMap<PathBuf, Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (PathBuf::from(v["file"].as_str().unwrap()), v)
+        })
+        .collect();
+    assert_eq!(verdicts.len(), listings.len());
+    let mut disagreements = Vec::new();
+    let mut judged = 0;
+    for path in listings {
+        let schema = &verdicts[path];
+        let errors = &schema["errors"];
+        let read = Listing::from_json(&std::fs::read(path).unwrap());
+        let name = path.strip_prefix(root()).unwrap_or(path).display();
+        match (schema["verdict"].as_str().unwrap(), &read) {
+            // Budgets a schema cannot express (size, depth).
+            (_, Err(EvidenceError::Limits(_))) => {}
+            ("valid", Ok(_)) | ("invalid", Err(_)) => judged += 1,
+            ("not-json" | "duplicate-keys", Err(_)) => {}
+            ("valid", Err(error)) => disagreements.push(format!(
+                "{name}: the schema accepts what the reader refuses: {error}"
+            )),
+            ("invalid", Ok(_)) => disagreements.push(format!(
+                "{name}: the reader accepts what the schema refuses: {errors}"
+            )),
+            (verdict, Ok(_)) => disagreements.push(format!(
+                "{name}: the reader accepts a document the schema validator calls {verdict}: {errors}"
+            )),
+            (verdict, Err(_)) => disagreements.push(format!("{name}: unknown verdict {verdict}")),
         }
     }
-    if schema.get("const").is_some_and(|c| c != value) {
-        errors.push(format!("{path}: not {}", schema["const"]));
-    }
-    if schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .is_some_and(|e| !e.contains(value))
-    {
-        errors.push(format!("{path}: {value} not in enum"));
-    }
-    if let Value::Object(map) = value {
-        let properties = schema.get("properties").and_then(Value::as_object);
-        for (key, item) in map {
-            match properties.and_then(|p| p.get(key)) {
-                Some(sub) => errors.extend(schema_errors(
-                    sub,
-                    item,
-                    docs,
-                    root,
-                    &format!("{path}.{key}"),
-                )),
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    errors.push(format!("{path}: unknown property {key}"));
-                }
-                None => {}
-            }
-        }
-        for required in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if !map.contains_key(required.as_str().unwrap()) {
-                errors.push(format!("{path}: missing {required}"));
-            }
-        }
-    }
-    if let (Value::Array(items), Some(sub)) = (value, schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            errors.extend(schema_errors(
-                sub,
-                item,
-                docs,
-                root,
-                &format!("{path}[{i}]"),
-            ));
-        }
-    }
-    errors
+    (disagreements, judged)
 }
 
 #[test]
-fn the_published_schemas_accept_exactly_what_parses() {
-    let load = |name: &str| -> Value {
-        serde_json::from_slice(&std::fs::read(root().join("verifier/schema").join(name)).unwrap())
-            .unwrap()
+fn the_published_schemas_and_the_reader_agree_on_every_vector() {
+    let listings = vector_listings();
+    let (disagreements, judged) = schema_disagreements(&root().join("verifier/schema"), &listings);
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} vectors:\n{}",
+        disagreements.len(),
+        listings.len(),
+        disagreements.join("\n")
+    );
+    assert!(judged >= 150, "only {judged} vectors judged by both");
+}
+
+#[test]
+fn a_schema_that_refuses_a_field_the_reader_accepts_is_caught() {
+    // The DoC schema once refused product identifiers beyond the named ones
+    // (a `firmware` identifier) while the reader accepted them.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["listing-v1.schema.json", "doc-v1.schema.json"] {
+        std::fs::copy(
+            root().join("verifier/schema").join(name),
+            dir.path().join(name),
+        )
+        .unwrap();
+    }
+    let doc_schema = dir.path().join("doc-v1.schema.json");
+    let mut schema: Value = serde_json::from_slice(&std::fs::read(&doc_schema).unwrap()).unwrap();
+    schema["$defs"]["identifiers"]["additionalProperties"] = Value::Bool(false);
+    std::fs::write(&doc_schema, serde_json::to_vec(&schema).unwrap()).unwrap();
+    let listing = root().join("testdata/cra/doc_firmware_identifier_pass/listing.json");
+    let (disagreements, _) = schema_disagreements(dir.path(), &[listing]);
+    assert_eq!(disagreements.len(), 1, "{disagreements:?}");
+    assert!(disagreements[0].contains("the reader accepts what the schema refuses"));
+}
+
+#[test]
+fn re_running_the_vector_generator_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = python()
+        .arg(root().join("testdata/cra/generate.py"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tree = |base: &Path| -> BTreeMap<String, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for case in std::fs::read_dir(base).unwrap() {
+            let case = case.unwrap().path();
+            if !case.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(&case).unwrap() {
+                let file = file.unwrap().path();
+                let key = file.strip_prefix(base).unwrap().display().to_string();
+                files.insert(key, std::fs::read(&file).unwrap());
+            }
+        }
+        files
     };
-    let docs: BTreeMap<&str, Value> = [
-        ("doc-v1.schema.json", load("doc-v1.schema.json")),
-        ("listing-v1.schema.json", load("listing-v1.schema.json")),
-    ]
-    .into_iter()
-    .collect();
-    let schema = &docs["listing-v1.schema.json"];
-    let mut checked = 0;
-    for case in cases() {
-        let expected: Value =
-            serde_json::from_slice(&std::fs::read(case.join("expected.json")).unwrap()).unwrap();
-        let Ok(listing) =
-            serde_json::from_slice::<Value>(&std::fs::read(case.join("listing.json")).unwrap())
-        else {
+    let generated = tree(dir.path());
+    let committed = tree(&root().join("testdata/cra"));
+    let differ: Vec<&String> = generated
+        .keys()
+        .chain(committed.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| generated.get(*k) != committed.get(*k))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "re-run python3 testdata/cra/generate.py; these files differ: {differ:?}"
+    );
+    assert!(generated.len() >= 3 * 150);
+}
+
+#[test]
+fn docs_check_md_describes_every_check() {
+    let docs = std::fs::read_to_string(root().join("docs/check.md")).unwrap();
+    let mut missing = Vec::new();
+    for check in cragate_verifier::catalog::CheckId::ALL {
+        let head = format!("**`{}`**, {}", check.id(), check.article());
+        let Some(start) = docs.find(&head) else {
+            missing.push(head);
             continue;
         };
-        let errors = schema_errors(schema, &listing, &docs, schema, "$");
-        let unusable = expected["unusable"] == Value::Bool(true);
-        // Shape errors the schema must see too; digest, category and nesting
-        // are refused by checks the subset here does not model (pattern, depth).
-        let schema_level = [
-            "unknown_format_version",
-            "doc_unknown_format_version",
-            "wrong_type",
-            "unknown_field",
-        ]
-        .iter()
-        .any(|n| case.ends_with(format!("{n}_fail")));
-        if unusable && schema_level {
-            assert!(
-                !errors.is_empty(),
-                "{}: the schema accepts a listing the parser refuses",
-                case.display()
-            );
-        } else if !unusable {
-            assert!(errors.is_empty(), "{}: {errors:?}", case.display());
+        let rest = &docs[start + head.len()..];
+        let entry = &rest[..rest.find("\n**`").unwrap_or(rest.len())];
+        for part in ["- Reads:", "- Not applicable:", "- Pass:", "- Fail"] {
+            if !entry.contains(part) {
+                missing.push(format!("{}: {part}", check.id()));
+            }
         }
-        checked += 1;
     }
-    assert!(checked >= 60);
+    assert!(missing.is_empty(), "docs/check.md lacks: {missing:?}");
 }

@@ -28,18 +28,22 @@ pub fn verify_export(file: &Path, key: Option<&str>) -> Output {
     command.output().unwrap()
 }
 
-/// `scripts/verify-ledger-export.py FILE --key KEY`, the independent
-/// verifier, with the project's virtual environment (set up by
-/// scripts/test) when there is one, or the system Python.
-pub fn python_verify_export(file: &Path, key: &str) -> Output {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let venv = root.join(".venv/bin/python");
-    let python = if venv.exists() {
+/// Python from the project's virtual environment (set up by scripts/test,
+/// with the tools the tests need) when there is one, or the system Python.
+pub fn python() -> Command {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    Command::new(if venv.exists() {
         venv
     } else {
         PathBuf::from("python3")
-    };
-    Command::new(python)
+    })
+}
+
+/// `scripts/verify-ledger-export.py FILE --key KEY`, the independent
+/// verifier.
+pub fn python_verify_export(file: &Path, key: &str) -> Output {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    python()
         .arg(root.join("scripts/verify-ledger-export.py"))
         .arg(file)
         .args(["--key", key])

@@ -15,6 +15,10 @@ use jiff::Timestamp;
 
 const POLICY: &[u8] = include_bytes!("../../policies/importer.toml");
 const NANDO: &[u8] = include_bytes!("../../policies/notified-bodies/illustrative-nando.json");
+const STANDARDS: &[u8] = include_bytes!("../../policies/harmonised/standards.json");
+const SPECIFICATIONS: &[u8] =
+    include_bytes!("../../policies/harmonised/common-specifications.json");
+const SCHEMES: &[u8] = include_bytes!("../../policies/harmonised/certification-schemes.json");
 const CAMERA: &[u8] = include_bytes!("../../testdata/cra/camera_non_eu_maker_pass/listing.json");
 const WITH_SBOM: &[u8] = include_bytes!("../../testdata/cra/sbom_cyclonedx_16_pass/listing.json");
 const SIGNED: &[u8] =
@@ -24,13 +28,27 @@ const SIGNED_POLICY: &[u8] =
 const SIGNER_ROOT: &[u8] = include_bytes!("../../testdata/signed/trusted_root.json");
 
 fn bench(c: &mut Criterion) {
-    let files = BTreeMap::from([(
-        "notified-bodies/illustrative-nando.json".to_owned(),
-        NANDO.to_vec(),
-    )]);
-    let Ok(policy) = PolicyDraft::parse("importer.toml", POLICY).and_then(|d| d.compile(&files))
-    else {
-        return;
+    let files = BTreeMap::from([
+        (
+            "notified-bodies/illustrative-nando.json".to_owned(),
+            NANDO.to_vec(),
+        ),
+        ("harmonised/standards.json".to_owned(), STANDARDS.to_vec()),
+        (
+            "harmonised/common-specifications.json".to_owned(),
+            SPECIFICATIONS.to_vec(),
+        ),
+        (
+            "harmonised/certification-schemes.json".to_owned(),
+            SCHEMES.to_vec(),
+        ),
+    ]);
+    let policy = match PolicyDraft::parse("importer.toml", POLICY).and_then(|d| d.compile(&files)) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            eprintln!("the importer policy does not compile: {errors}");
+            return;
+        }
     };
     let Ok(at) = "2027-06-01T00:00:00Z".parse::<Timestamp>() else {
         return;

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod applicability;
 pub mod catalog;
 pub mod ce;
 pub mod digest;

@@ -72,3 +72,9 @@ pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 /// Largest notified-body list accepted, in bytes. The whole NANDO database
 /// lists a few thousand bodies; 8 MiB holds it in JSON many times over.
 pub const MAX_NOTIFIED_BODY_LIST_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest list of harmonised standards, common specifications or
+/// certification schemes accepted, in bytes. The standardisation request for
+/// the CRA (M/606) asks for a few dozen standards; even a few hundred entries
+/// with titles and references stay far below 1 MiB.
+pub const MAX_PRESUMPTION_LIST_BYTES: usize = 1024 * 1024;

@@ -2,8 +2,10 @@
 //! person can act on, and the decision the policy draws from them.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::applicability::Applicability;
 use crate::catalog::CheckId;
 use crate::digest::Digest;
 
@@ -72,6 +74,9 @@ pub struct CheckResult {
     pub result: Outcome,
     /// Required or warn under the policy.
     pub severity: Severity,
+    /// The date the duty it checks applies from (Art. 71(2)); `None` for
+    /// the policy's own rules, which are no duty of the Regulation.
+    pub applies_from: Option<Date>,
     /// A sentence a person can act on.
     pub detail: String,
 }
@@ -105,6 +110,7 @@ pub struct Verdict {
     evaluated_at: Timestamp,
     policy: PolicyRef,
     listing: ListingRef,
+    applicability: Applicability,
     checks: Vec<CheckResult>,
 }
 
@@ -114,6 +120,7 @@ impl Verdict {
         evaluated_at: Timestamp,
         policy: PolicyRef,
         listing: ListingRef,
+        applicability: Applicability,
         checks: Vec<CheckResult>,
     ) -> Self {
         let failed = |severity| {
@@ -133,6 +140,7 @@ impl Verdict {
             evaluated_at,
             policy,
             listing,
+            applicability,
             checks,
         }
     }
@@ -156,6 +164,11 @@ impl Verdict {
     /// The listing it judges.
     pub fn listing(&self) -> &ListingRef {
         &self.listing
+    }
+    /// Whether the Regulation applies to the unit, and how the policy
+    /// judged the duties not in force (Art. 69, 71).
+    pub fn applicability(&self) -> &Applicability {
+        &self.applicability
     }
     /// Every check, in catalogue order.
     pub fn checks(&self) -> &[CheckResult] {
@@ -222,6 +235,7 @@ mod tests {
             article: "Art. 30(3)",
             result,
             severity,
+            applies_from: None,
             detail: String::new(),
         }
     }
@@ -236,7 +250,20 @@ mod tests {
             version: "1".into(),
             digest: Digest::of(b"l"),
         };
-        Verdict::new(mode, Timestamp::UNIX_EPOCH, policy, listing, checks).decision()
+        let applicability = Applicability {
+            cra_applies: true,
+            enforce: crate::applicability::Enforce::Readiness,
+            detail: String::new(),
+        };
+        Verdict::new(
+            mode,
+            Timestamp::UNIX_EPOCH,
+            policy,
+            listing,
+            applicability,
+            checks,
+        )
+        .decision()
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
 }
 
-/// The verdict for people: a header, one line per failed check, a count.
+/// The verdict for people: a header, whether the CRA applies to the unit
+/// (Art. 69, 71), one line per failed check, a count.
 fn text(verdict: &Verdict) -> String {
     let decision = match verdict.decision() {
         Decision::Allow => "allow",
@@ -91,12 +92,13 @@ fn text(verdict: &Verdict) -> String {
     let listing = verdict.listing();
     let policy = verdict.policy();
     let mut out = format!(
-        "{decision}: {} {} (policy {} {}, at {})\n",
+        "{decision}: {} {} (policy {} {}, at {})\n  {}\n",
         listing.product_id,
         listing.version,
         policy.name,
         policy.digest,
-        verdict.evaluated_at()
+        verdict.evaluated_at(),
+        verdict.applicability().detail
     );
     for check in verdict.failed() {
         let level = match check.severity {

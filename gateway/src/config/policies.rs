@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use cragate_verifier::evidence::{EvidenceError, Listing};
-use cragate_verifier::limits::{
-    MAX_NOTIFIED_BODY_LIST_BYTES, MAX_POLICY_BYTES, MAX_PUBLIC_KEY_BYTES, MAX_TRUSTED_ROOT_BYTES,
-};
-use cragate_verifier::policy::{Policy, PolicyDraft, PolicyError, PolicyErrors, ReferenceKind};
+use cragate_verifier::limits::MAX_POLICY_BYTES;
+use cragate_verifier::policy::{Policy, PolicyDraft, PolicyError, PolicyErrors};
 use cragate_verifier::verdict::Verdict;
 use jiff::Timestamp;
 
@@ -32,6 +30,18 @@ const FILES: &[(&str, &[u8])] = &[
     (
         "notified-bodies/illustrative-nando.json",
         include_bytes!("../../../policies/notified-bodies/illustrative-nando.json"),
+    ),
+    (
+        "harmonised/standards.json",
+        include_bytes!("../../policies/harmonised/standards.json"),
+    ),
+    (
+        "harmonised/common-specifications.json",
+        include_bytes!("../../policies/harmonised/common-specifications.json"),
+    ),
+    (
+        "harmonised/certification-schemes.json",
+        include_bytes!("../../policies/harmonised/certification-schemes.json"),
     ),
 ];
 
@@ -65,11 +75,7 @@ pub fn load(path: Option<&Path>) -> Result<Policy, PolicyErrors> {
     let mut files = BTreeMap::new();
     let mut errors = Vec::new();
     for reference in draft.references() {
-        let limit = match reference.kind {
-            ReferenceKind::NotifiedBodies => MAX_NOTIFIED_BODY_LIST_BYTES,
-            ReferenceKind::SigstoreRoot => MAX_TRUSTED_ROOT_BYTES,
-            _ => MAX_PUBLIC_KEY_BYTES,
-        };
+        let limit = reference.kind.max_bytes();
         let loaded = match &folder {
             Some(folder) => {
                 read_file_limited(&folder.join(&reference.path), limit, "referenced file")

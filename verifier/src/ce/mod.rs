@@ -3,6 +3,7 @@
 
 mod class;
 mod nando;
+mod presumption;
 
 use std::fmt;
 
@@ -14,6 +15,9 @@ use crate::verdict::Finding;
 
 pub(crate) use class::evaluate as class_findings;
 pub use nando::{NotifiedBodies, NotifiedBody, NotifiedBodyError};
+pub use presumption::{
+    AnnexIPart, Entry, ListKind, PRESUMPTION_LIST_FORMAT, PresumptionList, PresumptionListError,
+};
 
 /// A conformity assessment procedure (Art. 32; Annex VIII).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,8 +99,17 @@ pub(crate) fn declared_body_number<'a>(cx: &'a Context<'_>) -> Option<&'a str> {
         .and_then(|b| b.number.as_deref())
 }
 
-/// Why a procedure-dependent check cannot run.
-pub(crate) fn no_procedure(id: CheckId) -> Finding {
+/// What a procedure-dependent check says when no full DoC declares a
+/// procedure: not applicable when only the simplified DoC was supplied
+/// (Art. 13(20) allows it on its own) and the policy does not require the
+/// full one; otherwise the check cannot run, and fails.
+pub(crate) fn no_procedure(cx: &Context<'_>, id: CheckId) -> Finding {
+    if cx.simplified_only && !cx.rules.doc_full_required {
+        return Finding::not_applicable(
+            id,
+            "only the simplified DoC was supplied, which Art. 13(20) allows on its own; the procedure is in the full DoC, which was not examined",
+        );
+    }
     Finding::fail(
         id,
         "cannot run: the conformity assessment procedure is unknown; attach the full DoC with conformity_assessment.procedure",
@@ -181,7 +194,7 @@ fn body_on_marking<'a>(cx: &'a Context<'_>) -> Option<&'a str> {
 fn notified_body_after_marking(cx: &Context<'_>) -> Finding {
     let on_marking = body_on_marking(cx);
     let Some(procedure) = declared_procedure(cx) else {
-        return no_procedure(CheckId::CeNotifiedBody);
+        return no_procedure(cx, CheckId::CeNotifiedBody);
     };
     if procedure != Procedure::H {
         let note = match on_marking {

@@ -1,14 +1,20 @@
-//! Checks on the DoC: presence (Art. 13(20)), Annex VI, Annex V items 1–8,
-//! the acts cited (Art. 28(1), 28(3)) and that it declares the listed product.
+//! Checks on the DoC: presence (Art. 13(20)), the simplified form
+//! (Annex VI), its languages (Art. 28(2)), Annex V items 1–8, the acts cited
+//! (Art. 28(1), 28(3)) and that it declares the listed product (`identity`).
+//!
+//! Wording is never required in English: the DoC is in the languages the
+//! Member States require (Art. 28(2)). The statements are checked for
+//! presence, and against the policy's accepted phrasings per language only
+//! when it lists some (`[doc.phrasings.<language>]`).
 
 use jiff::tz::TimeZone;
 
-use super::{CRA_ACT, RawDoc, is_cra, normalise};
+use super::{CRA_ACT, RawDoc, identity, is_cra, normalise};
 use crate::catalog::CheckId;
 use crate::ce::Procedure;
-use crate::evidence::Identifiers;
 use crate::evidence::syntax::{self, present};
-use crate::policy::Context;
+use crate::evidence::usable_identifiers;
+use crate::policy::{Context, Phrasings};
 use crate::verdict::Finding;
 
 const ANNEX_V: &[CheckId] = &[
@@ -27,15 +33,21 @@ const ANNEX_V: &[CheckId] = &[
 
 /// Every DoC finding.
 pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
-    let block = cx.listing.raw.declaration_of_conformity.as_ref();
-    let simplified = block.and_then(|b| b.simplified.as_ref());
-    let mut findings = vec![presence(cx), simplified_form(cx)];
+    let mut findings = vec![presence(cx), simplified_form(cx), languages(cx)];
     match cx.doc {
         Some(doc) => findings.extend(full(cx, doc)),
-        None if simplified.is_some() => findings.extend(ANNEX_V.iter().map(|id| {
+        None if cx.simplified_only && cx.rules.doc_full_required => {
+            findings.extend(ANNEX_V.iter().map(|id| {
+                Finding::fail(
+                    *id,
+                    "cannot run: this policy requires the full DoC ([doc] full_required) and only the simplified one was supplied",
+                )
+            }));
+        }
+        None if cx.simplified_only => findings.extend(ANNEX_V.iter().map(|id| {
             Finding::not_applicable(
                 *id,
-                "only the simplified DoC was supplied; the full DoC it points to was not examined",
+                "only the simplified DoC was supplied, which Art. 13(20) allows on its own; the full DoC it points to was not examined",
             )
         })),
         None => {
@@ -47,38 +59,72 @@ pub(crate) fn evaluate(cx: &Context<'_>) -> Vec<Finding> {
     findings
 }
 
+/// Art. 13(20): the product is accompanied by a copy of the full DoC or by
+/// the simplified one. A policy may require the full one; the verdict then
+/// says it is the policy's requirement.
 fn presence(cx: &Context<'_>) -> Finding {
-    let block = cx.listing.raw.declaration_of_conformity.as_ref();
-    let simplified_url = block
-        .and_then(|b| b.simplified.as_ref())
-        .and_then(|s| s.url.as_deref().or(block.and_then(|b| b.url.as_deref())));
+    let id = CheckId::DocPresent;
     if cx.listing.full_doc().is_some() {
-        Finding::pass(
-            CheckId::DocPresent,
-            "the full EU declaration of conformity is attached",
-        )
-    } else if cx.doc.is_some() {
-        Finding::pass(
-            CheckId::DocPresent,
+        return Finding::pass(id, "the full EU declaration of conformity is attached");
+    }
+    if cx.doc.is_some() {
+        return Finding::pass(
+            id,
             "the full EU declaration of conformity is attached as a verified attestation",
-        )
-    } else if let Some(url) = simplified_url {
-        Finding::pass(
-            CheckId::DocPresent,
-            format!("a simplified DoC is attached; the full DoC is at {url}"),
-        )
-    } else {
-        Finding::fail(
-            CheckId::DocPresent,
+        );
+    }
+    if !cx.simplified_only {
+        return Finding::fail(
+            id,
             "attach the EU declaration of conformity (declaration_of_conformity.full), or a simplified one with the address of the full DoC",
-        )
+        );
+    }
+    if cx.rules.doc_full_required {
+        return Finding::fail(
+            id,
+            "this policy requires the full EU declaration of conformity ([doc] full_required), beyond Art. 13(20), which allows the simplified one on its own: attach declaration_of_conformity.full",
+        );
+    }
+    match simplified_url(cx) {
+        Some(url) => Finding::pass(
+            id,
+            format!("a simplified DoC is attached (Art. 13(20)); the full DoC is at {url}"),
+        ),
+        None => Finding::pass(id, "a simplified DoC is attached (Art. 13(20))"),
     }
 }
 
+/// The address of the full DoC the simplified one gives: its `url`, or an
+/// https address written in its text.
+fn simplified_url<'a>(cx: &'a Context<'_>) -> Option<&'a str> {
+    let simplified = cx
+        .listing
+        .raw
+        .declaration_of_conformity
+        .as_ref()
+        .and_then(|b| b.simplified.as_ref())?;
+    simplified.url.as_deref().or_else(|| {
+        let text = simplified.text.as_deref()?;
+        let start = text.find("https://")?;
+        let rest = text.get(start..)?;
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest.get(..end)
+            .map(|u| u.trim_end_matches(['.', ',', ';', ')']))
+    })
+}
+
+/// Annex VI: "[name of manufacturer] declares that the product with
+/// digital elements type [designation of type] is in compliance with
+/// Regulation (EU) 2024/2847. The full text of the EU declaration of
+/// conformity is available at the following internet address: ...". In
+/// whatever language: the type must identify the listed product, the text
+/// must name the manufacturer and cite the Regulation, and it must give the
+/// exact address of the full DoC.
 fn simplified_form(cx: &Context<'_>) -> Finding {
+    let id = CheckId::DocSimplified;
     let block = cx.listing.raw.declaration_of_conformity.as_ref();
     let Some(simplified) = block.and_then(|b| b.simplified.as_ref()) else {
-        return Finding::not_applicable(CheckId::DocSimplified, "no simplified DoC was supplied");
+        return Finding::not_applicable(id, "no simplified DoC was supplied");
     };
     let mut problems = Vec::new();
     let text = simplified.text.as_deref().unwrap_or_default();
@@ -86,38 +132,140 @@ fn simplified_form(cx: &Context<'_>) -> Finding {
     if !present(Some(text)) {
         problems.push("declaration_of_conformity.simplified.text is missing".to_owned());
     } else {
-        if !lower.contains("declares") || !is_cra(text) {
+        if !is_cra(text) {
             problems.push(format!(
-                "the simplified DoC must read \"[manufacturer] declares that the product with digital elements type [type] is in compliance with {CRA_ACT}\""
+                "the simplified DoC must declare compliance with {CRA_ACT}"
             ));
         }
-        let manufacturer = cx
-            .listing
-            .raw
-            .operators
-            .manufacturer
-            .as_ref()
-            .and_then(|m| m.name.as_deref());
-        if let Some(name) = manufacturer.filter(|n| !lower.contains(&normalise(n))) {
+        let operators = &cx.listing.raw.operators;
+        let names: Vec<&str> = [
+            &operators.manufacturer,
+            &operators.authorised_representative,
+        ]
+        .into_iter()
+        .filter_map(|o| o.as_ref().and_then(|o| o.name.as_deref()))
+        .collect();
+        if let Some(name) = names.first()
+            && !names.iter().any(|n| lower.contains(&normalise(n)))
+        {
             problems.push(format!(
                 "the simplified DoC does not name the manufacturer {name:?}"
             ));
         }
+        problems.extend(simplified_product_problem(cx, &lower));
+        problems.extend(phrasing_problem(cx, "the simplified DoC", &lower, |p| {
+            &p.simplified
+        }));
     }
-    let url = simplified
-        .url
-        .as_deref()
-        .or(block.and_then(|b| b.url.as_deref()));
-    match url {
-        Some(u) if syntax::is_https_url(u) => {}
+    match simplified_url(cx) {
+        Some(u) if syntax::is_exact_https_url(u) => {}
+        Some(u) if syntax::is_https_url(u) => problems.push(format!(
+            "{u:?} is a site, not the exact internet address of the full DoC (Annex VI)"
+        )),
         Some(u) => problems.push(format!("the full DoC address {u:?} must be an https URL")),
-        None => problems
-            .push("the simplified DoC must give the internet address of the full DoC".into()),
+        None => problems.push(
+            "the simplified DoC must give the exact internet address of the full DoC (simplified.url)"
+                .into(),
+        ),
     }
     Finding::from_problems(
-        CheckId::DocSimplified,
+        id,
         &problems,
-        "the simplified DoC has the Annex VI sentence and address",
+        "the simplified DoC names the manufacturer and the listed product, cites the CRA and gives the full DoC's address",
+    )
+}
+
+/// Whether the simplified DoC's type designation names the listed product:
+/// its name, or one of its usable identifiers (model, GTIN, purl, CPE...).
+fn simplified_product_problem(cx: &Context<'_>, lower: &str) -> Option<String> {
+    let product = &cx.listing.raw.product;
+    let named = lower.contains(&normalise(&product.name))
+        || usable_identifiers(&product.identifiers)
+            .filter(|(name, _)| !matches!(*name, "batch" | "serial"))
+            .any(|(_, value)| lower.contains(&normalise(value)));
+    (!named).then(|| {
+        format!(
+            "the simplified DoC's product type does not identify the listed product: name {:?} or its model in it (Annex VI)",
+            product.name
+        )
+    })
+}
+
+/// When the policy lists accepted phrasings for a statement, the statement
+/// must use one of them (in any of the policy's languages).
+fn phrasing_problem(
+    cx: &Context<'_>,
+    what: &str,
+    lower: &str,
+    pick: impl Fn(&Phrasings) -> &Vec<String>,
+) -> Option<String> {
+    let accepted: Vec<(&str, &String)> = cx
+        .rules
+        .phrasings
+        .iter()
+        .flat_map(|(language, p)| {
+            pick(p)
+                .iter()
+                .map(move |phrase| (language.as_str(), phrase))
+        })
+        .collect();
+    if accepted.is_empty() || accepted.iter().any(|(_, p)| lower.contains(&normalise(p))) {
+        return None;
+    }
+    let listed: Vec<String> = accepted
+        .iter()
+        .map(|(language, phrase)| format!("{language}: {phrase:?}"))
+        .collect();
+    Some(format!(
+        "{what} uses none of the phrasings the policy accepts ({})",
+        listed.join(", ")
+    ))
+}
+
+/// Art. 28(2): the DoC is translated into the languages required by the
+/// Member State where the product is placed or made available; the policy
+/// says which (`[doc] languages`).
+fn languages(cx: &Context<'_>) -> Finding {
+    let id = CheckId::DocLanguages;
+    let required = &cx.rules.doc_languages;
+    if required.is_empty() {
+        return Finding::not_applicable(id, "the policy names no language the DoC must be in");
+    }
+    if cx.doc.is_none() && !cx.simplified_only {
+        return Finding::fail(id, "cannot run: no declaration of conformity was supplied");
+    }
+    let given: &[String] = cx
+        .listing
+        .raw
+        .declaration_of_conformity
+        .as_ref()
+        .map(|b| b.languages.as_slice())
+        .unwrap_or_default();
+    let mut problems: Vec<String> = given
+        .iter()
+        .filter(|l| !syntax::is_language_tag(l))
+        .map(|l| format!("{l:?} is not a language tag such as \"de\""))
+        .collect();
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|r| {
+            !given
+                .iter()
+                .any(|l| l.split('-').next() == Some(r.as_str()))
+        })
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        problems.push(format!(
+            "the DoC must be available in {} (Art. 28(2)); declaration_of_conformity.languages lists {}",
+            missing.join(", "),
+            if given.is_empty() { "none".to_owned() } else { given.join(", ") }
+        ));
+    }
+    Finding::from_problems(
+        id,
+        &problems,
+        format!("the DoC is available in {}", given.join(", ")),
     )
 }
 
@@ -125,7 +273,7 @@ fn full(cx: &Context<'_>, doc: &RawDoc) -> Vec<Finding> {
     vec![
         product(doc),
         manufacturer(doc),
-        sole_responsibility(doc),
+        sole_responsibility(cx, doc),
         object(doc),
         conformity_statement(doc),
         standards(doc),
@@ -133,7 +281,7 @@ fn full(cx: &Context<'_>, doc: &RawDoc) -> Vec<Finding> {
         signature(cx, doc),
         cites_cra(doc),
         other_acts(doc),
-        matches_listing(cx, doc),
+        identity::matches_listing(cx, doc),
     ]
 }
 
@@ -172,16 +320,26 @@ fn manufacturer(doc: &RawDoc) -> Finding {
     }
 }
 
-fn sole_responsibility(doc: &RawDoc) -> Finding {
-    match doc.sole_responsibility.as_deref() {
-        Some(s) if normalise(s).contains("sole responsibility") => Finding::pass(
-            CheckId::DocSoleResponsibility,
-            "the sole-responsibility statement is present",
-        ),
-        _ => Finding::fail(
-            CheckId::DocSoleResponsibility,
-            "add the statement that the DoC is issued under the sole responsibility of the provider",
-        ),
+/// Annex V(3): the statement that the DoC is issued under the sole
+/// responsibility of the provider, in the DoC's language.
+fn sole_responsibility(cx: &Context<'_>, doc: &RawDoc) -> Finding {
+    let id = CheckId::DocSoleResponsibility;
+    let Some(statement) = doc
+        .sole_responsibility
+        .as_deref()
+        .filter(|s| present(Some(s)))
+    else {
+        return Finding::fail(
+            id,
+            "add the statement that the DoC is issued under the sole responsibility of the provider (sole_responsibility, in the DoC's language)",
+        );
+    };
+    let lower = normalise(statement);
+    match phrasing_problem(cx, "the sole-responsibility statement", &lower, |p| {
+        &p.sole_responsibility
+    }) {
+        Some(problem) => Finding::fail(id, problem),
+        None => Finding::pass(id, "the sole-responsibility statement is present"),
     }
 }
 
@@ -304,19 +462,11 @@ fn signature(cx: &Context<'_>, doc: &RawDoc) -> Finding {
         None => problems.push("the DoC signature block lacks the date of issue".to_owned()),
         Some((d, None)) => problems.push(format!("signed.date {d:?} must be YYYY-MM-DD")),
         Some((d, Some(date))) => {
+            // Art. 28(2): the DoC is kept up to date, so one signed after
+            // the placing date (a later release or revision) is normal; one
+            // dated after the evaluation does not exist yet.
             if date > cx.at.to_zoned(TimeZone::UTC).date() {
-                problems.push(format!("the DoC is dated {d}, after the evaluation time"));
-            }
-            let placed = cx
-                .listing
-                .raw
-                .placed_on_market
-                .as_deref()
-                .and_then(syntax::parse_day);
-            if placed.is_some_and(|p| date > p) {
-                problems.push(format!(
-                    "the DoC is dated {d}, after the product was placed on the market: it must be drawn up before (Art. 13(12))"
-                ));
+                problems.push(format!("the DoC is dated {d}, after the evaluation date"));
             }
         }
     }
@@ -362,96 +512,4 @@ fn other_acts(doc: &RawDoc) -> Finding {
             ),
         )
     }
-}
-
-fn matches_listing(cx: &Context<'_>, doc: &RawDoc) -> Finding {
-    let listed = &cx.listing.raw.product;
-    let mut problems = Vec::new();
-    let Some(p) = doc.product.as_ref() else {
-        return Finding::fail(
-            CheckId::DocMatchesListing,
-            "cannot run: the DoC has no product",
-        );
-    };
-    if let Some(name) = p
-        .name
-        .as_deref()
-        .filter(|n| normalise(n) != normalise(&listed.name))
-    {
-        problems.push(format!(
-            "the DoC is for {name:?}, the listing for {:?}",
-            listed.name
-        ));
-    }
-    if let Some(version) = p
-        .version
-        .as_deref()
-        .filter(|v| !version_covers(v, &listed.version))
-    {
-        problems.push(format!(
-            "the DoC declares version {version:?}, the listing is version {:?}",
-            listed.version
-        ));
-    }
-    if let (Some(kind), Some(model)) = (p.type_.as_deref(), listed.identifiers.model.as_deref())
-        && normalise(kind) != normalise(model)
-    {
-        problems.push(format!(
-            "the DoC declares type {kind:?}, the listing model {model:?}"
-        ));
-    }
-    problems.extend(identifier_mismatches(&p.identifiers, &listed.identifiers));
-    let maker = cx
-        .listing
-        .raw
-        .operators
-        .manufacturer
-        .as_ref()
-        .and_then(|m| m.name.as_deref());
-    let doc_maker = doc.manufacturer.as_ref().and_then(|m| m.name.as_deref());
-    if let (Some(listed), Some(declared)) = (maker, doc_maker)
-        && normalise(listed) != normalise(declared)
-    {
-        problems.push(format!(
-            "the DoC is issued by {declared:?} but the listing names {listed:?} as manufacturer (Art. 21)"
-        ));
-    }
-    Finding::from_problems(
-        CheckId::DocMatchesListing,
-        &problems,
-        "the DoC declares the listed product",
-    )
-}
-
-/// `4.2.1` covers `4.2.1`; `4.x` or `4.2.x` covers the versions it prefixes.
-fn version_covers(declared: &str, listed: &str) -> bool {
-    match declared.strip_suffix('x') {
-        Some(prefix) => listed.starts_with(prefix),
-        None => declared.trim() == listed.trim(),
-    }
-}
-
-fn identifier_mismatches(declared: &Identifiers, listed: &Identifiers) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (name, value) in declared.entries() {
-        let Some(other) = listed.value(name) else {
-            continue;
-        };
-        let equal = if name == "purl" {
-            purl_base(value) == purl_base(other)
-                && (!value.contains('@') || !other.contains('@') || value == other)
-        } else {
-            normalise(value) == normalise(other)
-        };
-        if !equal {
-            problems.push(format!(
-                "identifier {name}: the DoC has {value:?}, the listing {other:?}"
-            ));
-        }
-    }
-    problems
-}
-
-fn purl_base(purl: &str) -> &str {
-    purl.split(['@', '?', '#']).next().unwrap_or(purl)
 }

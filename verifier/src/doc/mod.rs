@@ -6,6 +6,7 @@
 //! failed check that names the item, not an unusable document.
 
 mod checks;
+mod identity;
 
 use serde::Deserialize;
 

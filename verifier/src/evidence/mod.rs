@@ -2,7 +2,9 @@
 //! checked into a [`Listing`].
 
 mod checks;
+mod operators;
 mod raw;
+mod support;
 pub(crate) mod syntax;
 
 use std::fmt;
@@ -14,7 +16,8 @@ use crate::limits::{
     MAX_JSON_DEPTH, MAX_LISTING_ARTIFACTS, MAX_LISTING_ATTESTATIONS, MAX_LISTING_BYTES,
 };
 
-pub(crate) use checks::evaluate as content_findings;
+pub(crate) use checks::{evaluate as content_findings, usable_identifiers};
+pub(crate) use operators::steward_only;
 pub use raw::{CePlacement, ProductKind, SbomFormatName};
 pub(crate) use raw::{Identifiers, Operator, RawListing};
 

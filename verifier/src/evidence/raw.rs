@@ -6,8 +6,9 @@
 //! with an article, not a parse error. Only the shape (types, unknown
 //! fields, enumerations) is enforced at parse time.
 
-use serde::Deserialize;
-use serde_json::Value;
+use serde::de::{self, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 use crate::doc::RawDoc;
 
@@ -19,6 +20,10 @@ pub(crate) struct RawListing {
     #[serde(default)]
     pub operators: RawOperators,
     pub placed_on_market: Option<String>,
+    /// The date of the latest substantial modification (Art. 3(30)), if
+    /// any: from 11 December 2027 it brings an earlier unit under the
+    /// Regulation (Art. 69(2)).
+    pub substantially_modified: Option<String>,
     pub support_period: Option<RawSupportPeriod>,
     pub security: Option<RawSecurity>,
     pub ce_marking: Option<RawCeMarking>,
@@ -90,10 +95,6 @@ impl Identifiers {
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
         .chain(self.other.iter().map(|(n, v)| (n.as_str(), v.as_str())))
     }
-
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.entries().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -103,6 +104,8 @@ pub(crate) struct RawOperators {
     pub authorised_representative: Option<Operator>,
     pub importer: Option<Operator>,
     pub supplier: Option<Operator>,
+    /// An open-source software steward (Art. 3(14), Art. 24).
+    pub steward: Option<Operator>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -111,6 +114,9 @@ pub(crate) struct Operator {
     pub name: Option<String>,
     pub postal_address: Option<String>,
     pub email: Option<String>,
+    /// Other digital contact details than e-mail (Art. 13(16), 19(4)):
+    /// an https contact form or a `mailto:` address.
+    pub digital_contact: Option<String>,
     pub website: Option<String>,
     /// ISO 3166-1 alpha-2 code of the country of establishment.
     pub country: Option<String>,
@@ -120,6 +126,12 @@ pub(crate) struct Operator {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSupportPeriod {
     pub end: Option<String>,
+    /// The time the product is expected to be in use, in years, when it is
+    /// under five (Art. 13(8), second subparagraph).
+    pub expected_use_years: Option<f64>,
+    /// Why the product is expected to be in use for that time (Art. 13(8);
+    /// the reasons belong in the technical documentation, Annex VII(4)).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,8 +178,16 @@ pub(crate) struct RawUserInformation {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDocBlock {
     pub full: Option<RawDoc>,
+    /// Where the full DoC can be read (Annex II(6)); carried for the record.
+    #[allow(
+        dead_code,
+        reason = "no rule reads it: the simplified DoC gives its own address"
+    )]
     pub url: Option<String>,
     pub simplified: Option<RawSimplifiedDoc>,
+    /// The languages the DoC is available in (Art. 28(2)).
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 /// The Annex VI simplified declaration: its sentence and the address of the
@@ -184,6 +204,7 @@ pub(crate) struct RawSimplifiedDoc {
 pub(crate) struct RawArtifact {
     pub name: String,
     pub digest: String,
+    #[serde(deserialize_with = "integer")]
     pub size: u64,
     pub media_type: Option<String>,
     pub signature: Option<Value>,
@@ -196,15 +217,84 @@ pub(crate) struct RawArtifact {
 pub enum SbomFormatName {
     /// CycloneDX (JSON).
     Cyclonedx,
-    /// SPDX (JSON 2.3 or JSON-LD 3.0).
+    /// SPDX (JSON 2.2 and 2.3, or JSON-LD 3.0).
     Spdx,
+}
+
+impl SbomFormatName {
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cyclonedx => "CycloneDX",
+            Self::Spdx => "SPDX",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSbom {
     pub format: SbomFormatName,
-    pub document: Option<Value>,
+    /// The SBOM document: a JSON object (CycloneDX or SPDX).
+    pub document: Option<Map<String, Value>>,
     /// Index into `attestations` of the bundle carrying the SBOM.
+    #[serde(default, deserialize_with = "optional_index")]
     pub attestation: Option<usize>,
+}
+
+/// A non-negative integer, written `3` or `3.0`: JSON has one number type
+/// (RFC 8259 s.6) and JSON Schema's `integer` is any number without a
+/// fraction, so the parser accepts what the published schema does.
+fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    deserializer.deserialize_any(IntegerVisitor)
+}
+
+fn optional_index<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    Option::<Integer>::deserialize(deserializer)?
+        .map(|Integer(n)| {
+            usize::try_from(n)
+                .map_err(|_| de::Error::invalid_value(Unexpected::Unsigned(n), &"an index"))
+        })
+        .transpose()
+}
+
+struct Integer(u64);
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        integer(deserializer).map(Integer)
+    }
+}
+
+struct IntegerVisitor;
+
+impl Visitor<'_> for IntegerVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a non-negative integer")
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<u64, E> {
+        Ok(value)
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<u64, E> {
+        u64::try_from(value).map_err(|_| E::invalid_value(Unexpected::Signed(value), &self))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<u64, E> {
+        // 2^64 as f64; every integral f64 below it converts exactly.
+        const LIMIT: f64 = 18_446_744_073_709_551_616.0;
+        if value.fract() == 0.0 && (0.0..LIMIT).contains(&value) {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "checked integral and in range just above"
+            )]
+            Ok(value as u64)
+        } else {
+            Err(E::invalid_value(Unexpected::Float(value), &self))
+        }
+    }
 }

@@ -5,13 +5,6 @@
 
 use jiff::civil::Date;
 
-/// EU Member States, ISO 3166-1 alpha-2 (Greece as `GR`; `EL` is accepted too,
-/// the EU's own code for it).
-const EU_MEMBER_STATES: &[&str] = &[
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "EL", "HU", "IE", "IT",
-    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
-];
-
 /// Whether `value` is text with something other than blanks in it.
 pub(crate) fn present(value: Option<&str>) -> bool {
     value.is_some_and(|v| !v.trim().is_empty())
@@ -30,9 +23,32 @@ pub(crate) fn is_email(value: &str) -> bool {
 
 /// An `https://` URL with a dotted host name.
 pub(crate) fn is_https_url(value: &str) -> bool {
-    let Some(rest) = value.strip_prefix("https://") else {
-        return false;
-    };
+    value
+        .strip_prefix("https://")
+        .is_some_and(|rest| has_host(value, rest))
+}
+
+/// An `http://` or `https://` URL with a dotted host name: a website
+/// (Art. 13(16) asks for the website, not for a protocol).
+pub(crate) fn is_web_url(value: &str) -> bool {
+    is_https_url(value)
+        || value
+            .strip_prefix("http://")
+            .is_some_and(|rest| has_host(value, rest))
+}
+
+/// An `https://` URL that points at a document, not only at a site: it has
+/// a path other than `/` (Annex VI asks for "the exact internet address").
+pub(crate) fn is_exact_https_url(value: &str) -> bool {
+    is_https_url(value)
+        && value
+            .strip_prefix("https://")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, path)| !path.split(['?', '#']).next().unwrap_or_default().is_empty())
+}
+
+/// Whether the part of `value` after the scheme starts with a dotted host.
+fn has_host(value: &str, rest: &str) -> bool {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = host.split_once(':').map_or(host, |(h, _)| h);
@@ -49,11 +65,6 @@ pub(crate) fn is_mailto(value: &str) -> bool {
 /// An ISO 3166-1 alpha-2 code (two uppercase letters).
 pub(crate) fn is_country_code(value: &str) -> bool {
     value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase())
-}
-
-/// Whether the country code is an EU Member State.
-pub(crate) fn is_eu_member_state(code: &str) -> bool {
-    EU_MEMBER_STATES.contains(&code)
 }
 
 /// A BCP 47 primary language subtag, optionally with a region (`de`, `pt-BR`).
@@ -78,6 +89,47 @@ pub(crate) fn is_purl(value: &str) -> bool {
         .and_then(|rest| rest.split_once('/'))
         .is_some_and(|(kind, name)| !kind.is_empty() && !name.is_empty())
         && !value.chars().any(char::is_whitespace)
+}
+
+/// A CPE name: the CPE 2.3 formatted string (`cpe:2.3:` and eleven more
+/// fields, NISTIR 7695 s.6.2) or the CPE 2.2 URI form (`cpe:/`).
+pub(crate) fn is_cpe(value: &str) -> bool {
+    if value.chars().any(char::is_whitespace) {
+        return false;
+    }
+    if let Some(rest) = value.strip_prefix("cpe:2.3:") {
+        let fields: Vec<&str> = rest.split(':').collect();
+        return fields.len() == 11
+            && matches!(fields.first(), Some(&("a" | "h" | "o" | "*" | "-")))
+            && fields.iter().all(|f| !f.is_empty());
+    }
+    value
+        .strip_prefix("cpe:/")
+        .is_some_and(|rest| rest.starts_with(['a', 'h', 'o']) && rest.len() > 2)
+}
+
+/// Whether two package URLs name the same package: the same type,
+/// namespace and name, and the same version when both give one.
+pub(crate) fn purls_agree(a: &str, b: &str) -> bool {
+    let split = |p: &str| {
+        let base = p.split(['?', '#']).next().unwrap_or(p);
+        match base.rsplit_once('@') {
+            Some((name, version)) => (name.to_owned(), Some(version.to_owned())),
+            None => (base.to_owned(), None),
+        }
+    };
+    let ((a_name, a_version), (b_name, b_version)) = (split(a), split(b));
+    a_name == b_name
+        && match (a_version, b_version) {
+            (Some(x), Some(y)) => same_version(&x, &y),
+            _ => true,
+        }
+}
+
+/// Whether two version strings are the same release (`4.2.1`, `v4.2.1`).
+pub(crate) fn same_version(a: &str, b: &str) -> bool {
+    let bare = |v: &str| v.trim().trim_start_matches(['v', 'V']).to_owned();
+    bare(a) == bare(b)
 }
 
 /// A GTIN-8, -12, -13 or -14 with a correct check digit (GS1 General
@@ -160,6 +212,10 @@ mod tests {
         assert!(is_https_url("https://acme.example:8443"));
         assert!(!is_https_url("http://acme.example/"));
         assert!(!is_https_url("https://acme example/"));
+        assert!(is_web_url("http://acme.example") && !is_web_url("ftp://acme.example"));
+        assert!(is_exact_https_url("https://acme.example/doc/x200.pdf"));
+        assert!(!is_exact_https_url("https://acme.example/"));
+        assert!(!is_exact_https_url("https://acme.example"));
         assert!(is_mailto("mailto:psirt@acme.example?subject=report"));
         assert!(!is_mailto("psirt@acme.example"));
     }
@@ -174,7 +230,19 @@ mod tests {
         assert!(!is_notified_body_number("NB 0123"));
         assert!(is_language_tag("de") && is_language_tag("pt-BR"));
         assert!(!is_language_tag("German"));
-        assert!(is_eu_member_state("DE") && !is_eu_member_state("CN"));
+        assert!(is_cpe("cpe:2.3:h:lumora:lc-x200:-:*:*:*:*:*:*:*"));
+        assert!(is_cpe("cpe:/h:lumora:lc-x200"));
+        assert!(!is_cpe("cpe:2.3:h:lumora"));
+        assert!(purls_agree("pkg:cargo/ring@0.17.8", "pkg:cargo/ring"));
+        assert!(purls_agree(
+            "pkg:github/t/t@v1.14.2",
+            "pkg:github/t/t@1.14.2?x=y"
+        ));
+        assert!(!purls_agree(
+            "pkg:cargo/ring@0.17.8",
+            "pkg:cargo/ring@0.17.9"
+        ));
+        assert!(!purls_agree("pkg:cargo/ring", "pkg:cargo/rings"));
     }
 
     #[test]

@@ -58,3 +58,27 @@ fn deep_nesting_is_refused_before_parsing() {
         Err(EvidenceError::Limits(_))
     ));
 }
+
+#[test]
+fn sizes_are_integers_however_json_writes_them() {
+    let with_size = |size: &str| {
+        MINIMAL.replace(
+            r#""category": "class-i:3"}"#,
+            &format!(
+                r#""category": "class-i:3"}}, "artifacts": [{{"name": "a", "digest": "sha256:{}", "size": {size}}}]"#,
+                "ab".repeat(32)
+            ),
+        )
+    };
+    let listing = Listing::from_json(with_size("1048576.0").as_bytes()).unwrap();
+    assert_eq!(listing.artifacts()[0].size, 1_048_576);
+    for bad in ["1.5", "-1", "1e30", "\"1\""] {
+        assert!(
+            matches!(
+                Listing::from_json(with_size(bad).as_bytes()),
+                Err(EvidenceError::Shape { ref path, .. }) if path == "artifacts[0].size"
+            ),
+            "{bad}"
+        );
+    }
+}

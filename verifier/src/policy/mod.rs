@@ -7,6 +7,7 @@
 //! them and passes their bytes to [`PolicyDraft::compile`].
 
 mod error;
+mod evaluate;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -18,15 +19,48 @@ use x509_cert::der::DecodePem;
 pub use error::{PolicyError, PolicyErrors};
 pub use parse::{POLICY_FORMAT, PolicyDraft, Reference, ReferenceKind};
 
+use crate::applicability::Enforce;
 use crate::catalog::CheckId;
-use crate::ce::{NotifiedBodies, Procedure};
+use crate::ce::{ListKind, NotifiedBodies, PresumptionList, Procedure};
 use crate::digest::Digest;
 use crate::doc::RawDoc;
 use crate::evidence::{Category, Listing};
-use crate::signatures::{Signature, SignatureResults, verify_listing};
+use crate::signatures::SignatureResults;
 use crate::sigstore::{IdentityPolicy, ManagedKey, TrustRoot};
-use crate::verdict::{CheckResult, Finding, ListingRef, Mode, PolicyRef, Severity, Verdict};
+use crate::verdict::{Mode, Severity};
 use error::Sink;
+
+/// The Member States of the European Union, ISO 3166-1 alpha-2: the
+/// default of `[market] union_states`, where an importer (Art. 3(16)) or an
+/// authorised representative (Art. 3(15)) must be established. Once the
+/// Regulation applies in the EEA, a policy adds Iceland, Liechtenstein and
+/// Norway (`IS`, `LI`, `NO`) there. Greece is `GR` (`EL`, the EU's own code,
+/// is read as `GR`).
+pub const EU_MEMBER_STATES: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+];
+
+/// Whether supply after the support period ended is refused: the
+/// Regulation allows units placed before the end to be made available
+/// after it (FAQ 4.5.3), so refusing them is the policy's choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SupplyAfterEnd {
+    #[default]
+    Allow,
+    Refuse,
+}
+
+/// Phrasings a policy accepts for one language's DoC statements. When a
+/// policy lists none, only the presence of the statements is checked
+/// (Art. 28(2): the DoC is in the Member States' languages, not in English).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Phrasings {
+    /// Annex V(3): "issued under the sole responsibility of ...".
+    pub sole_responsibility: Vec<String>,
+    /// Annex VI: "... declares that ... is in compliance with ...".
+    pub simplified: Vec<String>,
+}
 
 /// Settings that per-category overrides can change.
 #[derive(Debug, Clone)]
@@ -34,11 +68,17 @@ pub(crate) struct Settings {
     pub default_severity: Severity,
     pub severities: BTreeMap<CheckId, Severity>,
     pub minimum_support_years: u32,
+    pub supply_after_end: SupplyAfterEnd,
     pub sbom_required: bool,
     pub languages: Vec<String>,
     pub critical_procedures: Vec<Procedure>,
     pub require_artifact_signatures: bool,
     pub require_doc_signature: bool,
+    pub doc_full_required: bool,
+    pub doc_languages: Vec<String>,
+    /// By language tag.
+    pub phrasings: BTreeMap<String, Phrasings>,
+    pub union_states: Vec<String>,
 }
 
 impl Default for Settings {
@@ -49,6 +89,7 @@ impl Default for Settings {
             // Art. 13(8): at least five years unless the product is expected
             // to be in use for less.
             minimum_support_years: 5,
+            supply_after_end: SupplyAfterEnd::Allow,
             sbom_required: false,
             languages: Vec::new(),
             // Art. 32(4): until an Art. 8(1) delegated act makes a scheme
@@ -56,8 +97,37 @@ impl Default for Settings {
             critical_procedures: vec![Procedure::BPlusC, Procedure::H, Procedure::Eucc],
             require_artifact_signatures: false,
             require_doc_signature: false,
+            // Art. 13(20): the full DoC or the simplified one.
+            doc_full_required: false,
+            doc_languages: Vec::new(),
+            phrasings: BTreeMap::new(),
+            union_states: EU_MEMBER_STATES.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
+}
+
+impl Settings {
+    /// Whether `code` (ISO 3166-1 alpha-2) is one of `union_states`.
+    pub fn in_union(&self, code: &str) -> bool {
+        let code = canonical_country(code);
+        self.union_states
+            .iter()
+            .any(|s| canonical_country(s) == code)
+    }
+}
+
+/// `EL` (the EU's code for Greece) read as `GR`.
+fn canonical_country(code: &str) -> &str {
+    if code == "EL" { "GR" } else { code }
+}
+
+/// The lists of what a manufacturer may rely on under Art. 27, as the
+/// policy carries them (`[conformity]`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Presumption {
+    pub standards: Option<PresumptionList>,
+    pub specifications: Option<PresumptionList>,
+    pub schemes: Option<PresumptionList>,
 }
 
 /// What one `[overrides."..."]` table changes.
@@ -99,11 +169,14 @@ pub(crate) struct Context<'a> {
     pub listing: &'a Listing,
     pub rules: &'a Rules,
     pub notified_bodies: Option<&'a NotifiedBodies>,
+    pub presumption: &'a Presumption,
     pub at: Timestamp,
     pub signatures: &'a SignatureResults,
     /// The full DoC the checks examine: the one attached to the listing,
     /// or, when only a signed one was supplied, the verified attestation's.
     pub doc: Option<&'a RawDoc>,
+    /// Whether the listing carries only the simplified DoC (Annex VI).
+    pub simplified_only: bool,
 }
 
 /// Trust material for one manufacturer's signatures.
@@ -122,10 +195,12 @@ pub struct ManufacturerTrust {
 pub struct Policy {
     name: String,
     mode: Mode,
+    enforce: Enforce,
     digest: Digest,
     settings: Settings,
     overrides: Vec<(CategoryKey, Patch)>,
     notified_bodies: Option<NotifiedBodies>,
+    presumption: Presumption,
     sigstore_roots: Vec<TrustRoot>,
     keys: Vec<ManagedKey>,
     x509_anchors: Vec<Certificate>,
@@ -145,10 +220,12 @@ impl PolicyDraft {
         let mut policy = Policy {
             name: self.name.clone(),
             mode: self.mode,
+            enforce: self.enforce,
             digest: Digest::from_bytes([0; 32]),
             settings: self.settings.clone(),
             overrides: self.overrides.clone(),
             notified_bodies: None,
+            presumption: Presumption::default(),
             sigstore_roots: Vec::new(),
             keys: Vec::new(),
             x509_anchors: Vec::new(),
@@ -166,6 +243,18 @@ impl PolicyDraft {
             let loaded = match reference.kind {
                 ReferenceKind::NotifiedBodies => NotifiedBodies::from_json(bytes)
                     .map(|list| policy.notified_bodies = Some(list))
+                    .map_err(|e| e.to_string()),
+                ReferenceKind::Presumption(kind) => PresumptionList::from_json(bytes, kind)
+                    .map(|list| {
+                        let slot = match kind {
+                            ListKind::HarmonisedStandards => &mut policy.presumption.standards,
+                            ListKind::CommonSpecifications => {
+                                &mut policy.presumption.specifications
+                            }
+                            _ => &mut policy.presumption.schemes,
+                        };
+                        *slot = Some(list);
+                    })
                     .map_err(|e| e.to_string()),
                 ReferenceKind::SigstoreRoot => TrustRoot::from_json(bytes)
                     .map(|root| policy.sigstore_roots.push(root))
@@ -225,6 +314,10 @@ impl Policy {
     pub fn mode(&self) -> Mode {
         self.mode
     }
+    /// Readiness, or only the duties in force for the unit (Art. 69, 71).
+    pub fn enforce(&self) -> Enforce {
+        self.enforce
+    }
     /// SHA-256 over the policy and every file it references.
     pub fn digest(&self) -> Digest {
         self.digest
@@ -248,179 +341,6 @@ impl Policy {
     /// Per-manufacturer signer rules.
     pub fn manufacturers(&self) -> &[ManufacturerTrust] {
         &self.manufacturers
-    }
-
-    /// Evaluates `listing` at time `at`: verifies its signatures and
-    /// attestations against the policy's trust material, then runs every
-    /// check of the catalogue; each appears in the verdict.
-    pub fn evaluate(&self, listing: &Listing, at: Timestamp) -> Verdict {
-        let rules = self.rules_for(listing.category());
-        let signatures = verify_listing(self, listing, at);
-        let doc = listing.full_doc().or(match &signatures.doc {
-            Signature::Verified { value, .. } => Some(value.as_ref()),
-            _ => None,
-        });
-        let cx = Context {
-            listing,
-            rules: &rules,
-            notified_bodies: self.notified_bodies.as_ref(),
-            at,
-            signatures: &signatures,
-            doc,
-        };
-        let mut findings = crate::doc::doc_findings(&cx);
-        findings.extend(crate::ce::evaluate(&cx));
-        findings.extend(crate::ce::class_findings(&cx));
-        findings.extend(crate::evidence::content_findings(&cx));
-        findings.extend(crate::sbom::evaluate(&cx));
-        findings.extend(signature_findings(&cx));
-        let checks = CheckId::ALL
-            .iter()
-            .map(|id| {
-                let found = findings.iter().find(|f| f.id == *id).cloned();
-                // Every check has a finding; one that has none could not run.
-                let Finding {
-                    article,
-                    result,
-                    detail,
-                    ..
-                } = found.unwrap_or_else(|| Finding::fail(*id, "internal: the check did not run"));
-                CheckResult {
-                    id: *id,
-                    article,
-                    result,
-                    severity: rules
-                        .severities
-                        .get(id)
-                        .copied()
-                        .unwrap_or(rules.default_severity),
-                    detail,
-                }
-            })
-            .collect();
-        Verdict::new(
-            self.mode,
-            at,
-            PolicyRef {
-                name: self.name.clone(),
-                digest: self.digest,
-            },
-            ListingRef {
-                product_id: listing.product_id().to_owned(),
-                version: listing.version().to_owned(),
-                digest: listing.digest(),
-            },
-            checks,
-        )
-    }
-
-    /// The base settings, then the class override, then the category one.
-    fn rules_for(&self, category: Category) -> Rules {
-        let mut rules = self.settings.clone();
-        let class = self
-            .overrides
-            .iter()
-            .filter(|(k, _)| *k == CategoryKey::Class(category.class_name()));
-        let exact = self
-            .overrides
-            .iter()
-            .filter(|(k, _)| *k == CategoryKey::Exact(category));
-        for (_, patch) in class.chain(exact) {
-            rules
-                .severities
-                .extend(patch.severities.iter().map(|(k, v)| (*k, *v)));
-            if let Some(v) = patch.minimum_support_years {
-                rules.minimum_support_years = v;
-            }
-            if let Some(v) = patch.sbom_required {
-                rules.sbom_required = v;
-            }
-            if let Some(v) = &patch.languages {
-                rules.languages.clone_from(v);
-            }
-            if let Some(v) = patch.require_artifact_signatures {
-                rules.require_artifact_signatures = v;
-            }
-            if let Some(v) = patch.require_doc_signature {
-                rules.require_doc_signature = v;
-            }
-        }
-        rules
-    }
-}
-
-/// Signature checks: every artifact signed by a signer the policy ties to
-/// the manufacturer (Annex I Part I(2)(f)), and a signed DoC covering every
-/// artifact (Art. 28(4)). A signature that is present and fails always
-/// fails its check, required or not.
-fn signature_findings(cx: &Context<'_>) -> Vec<Finding> {
-    vec![artifact_signatures(cx), doc_signature(cx)]
-}
-
-fn artifact_signatures(cx: &Context<'_>) -> Finding {
-    let required = cx.rules.require_artifact_signatures;
-    let mut problems = Vec::new();
-    let mut signers = Vec::new();
-    for (artifact, signature) in cx.listing.artifacts().iter().zip(&cx.signatures.artifacts) {
-        match signature {
-            Signature::Verified { signer, .. } => signers.push(format!("{} by {signer}", artifact.name)),
-            Signature::Failed(reason) => problems.push(format!(
-                "the signature of {} ({}) does not verify: {reason}",
-                artifact.name, artifact.digest
-            )),
-            Signature::Missing if required => problems.push(format!(
-                "{} ({}) is not signed: add artifacts[].signature, a Sigstore bundle over its digest",
-                artifact.name, artifact.digest
-            )),
-            Signature::Missing => {}
-        }
-    }
-    for (index, reason) in &cx.signatures.failed_attestations {
-        problems.push(format!("attestation {index} does not verify: {reason}"));
-    }
-    if !problems.is_empty() {
-        return Finding::fail(CheckId::SignatureArtifacts, problems.join("; "));
-    }
-    if required && cx.listing.artifacts().is_empty() {
-        return Finding::fail(
-            CheckId::SignatureArtifacts,
-            "the policy requires signed artifacts, but the listing has none",
-        );
-    }
-    if signers.is_empty() {
-        return Finding::not_applicable(
-            CheckId::SignatureArtifacts,
-            "no artifact is signed and the policy does not require it",
-        );
-    }
-    Finding::pass(
-        CheckId::SignatureArtifacts,
-        format!("signatures verified: {}", signers.join(", ")),
-    )
-}
-
-fn doc_signature(cx: &Context<'_>) -> Finding {
-    let required = cx.rules.require_doc_signature;
-    match &cx.signatures.doc {
-        Signature::Verified { value, signer } => match cx.doc {
-            Some(inline) if inline != value.as_ref() => Finding::fail(
-                CheckId::SignatureDoc,
-                "the DoC attached to the listing differs from the signed DoC: attach the signed one, or only the attestation",
-            ),
-            _ => Finding::pass(
-                CheckId::SignatureDoc,
-                format!("the DoC is signed by {signer} and covers every artifact"),
-            ),
-        },
-        Signature::Failed(reason) => Finding::fail(CheckId::SignatureDoc, reason.clone()),
-        Signature::Missing if required => Finding::fail(
-            CheckId::SignatureDoc,
-            "the policy requires a signed DoC: add an attestation whose predicate type is https://cragate.dev/doc/v1, signed by the manufacturer, with every artifact as subject",
-        ),
-        Signature::Missing => Finding::not_applicable(
-            CheckId::SignatureDoc,
-            "no signed DoC was supplied and the policy does not require one",
-        ),
     }
 }
 

@@ -9,10 +9,16 @@ use serde_spanned::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{PolicyErrors, Sink};
-use super::{CategoryKey, Patch, Settings};
+use super::{CategoryKey, Patch, Phrasings, Settings, SupplyAfterEnd};
+use crate::applicability::Enforce;
 use crate::catalog::CheckId;
-use crate::ce::Procedure;
+use crate::ce::{ListKind, Procedure};
+use crate::evidence::syntax::is_country_code;
 use crate::evidence::syntax::is_language_tag;
+use crate::limits::{
+    MAX_NOTIFIED_BODY_LIST_BYTES, MAX_PRESUMPTION_LIST_BYTES, MAX_PUBLIC_KEY_BYTES,
+    MAX_TRUSTED_ROOT_BYTES,
+};
 use crate::sigstore::{FulcioClaim, Matcher};
 use crate::verdict::{Mode, Severity};
 
@@ -33,6 +39,21 @@ pub enum ReferenceKind {
     PublicKey,
     /// A PEM X.509 trust anchor certificate.
     X509Anchor,
+    /// A list of harmonised standards, common specifications or
+    /// certification schemes (`cragate.presumption-list/v1`, Art. 27).
+    Presumption(ListKind),
+}
+
+impl ReferenceKind {
+    /// The largest file of this kind a caller should read, in bytes.
+    pub fn max_bytes(self) -> usize {
+        match self {
+            Self::NotifiedBodies => MAX_NOTIFIED_BODY_LIST_BYTES,
+            Self::SigstoreRoot => MAX_TRUSTED_ROOT_BYTES,
+            Self::PublicKey | Self::X509Anchor => MAX_PUBLIC_KEY_BYTES,
+            Self::Presumption(_) => MAX_PRESUMPTION_LIST_BYTES,
+        }
+    }
 }
 
 /// A file the policy names, with where it names it.
@@ -73,6 +94,7 @@ pub struct PolicyDraft {
     pub(crate) text: String,
     pub(crate) name: String,
     pub(crate) mode: Mode,
+    pub(crate) enforce: Enforce,
     pub(crate) settings: Settings,
     pub(crate) overrides: Vec<(CategoryKey, Patch)>,
     pub(crate) references: Vec<Reference>,
@@ -132,6 +154,7 @@ impl PolicyDraft {
             text: text.to_owned(),
             name: String::new(),
             mode: Mode::Enforce,
+            enforce: Enforce::Readiness,
             settings: Settings::default(),
             overrides: Vec::new(),
             references: Vec::new(),
@@ -171,11 +194,50 @@ impl Reader<'_> {
                     ),
                     None => {}
                 },
+                "enforce" => match self.string(value).as_deref() {
+                    Some("readiness") => self.draft.enforce = Enforce::Readiness,
+                    Some("as-applicable") => self.draft.enforce = Enforce::AsApplicable,
+                    Some(other) => self.error(
+                        value.span(),
+                        format!("enforce {other:?} must be \"readiness\" or \"as-applicable\""),
+                    ),
+                    None => {}
+                },
                 "checks" => self.table(value, "checks", |r, k, v| r.checks_key(k, v, Target::Base)),
                 "support" => self.table(value, "support", |r, k, v| match k {
                     "minimum_years" => r
                         .years(v)
                         .map(|y| r.draft.settings.minimum_support_years = y),
+                    "supply_after_end" => match r.string(v).as_deref() {
+                        Some("allow") => {
+                            r.draft.settings.supply_after_end = SupplyAfterEnd::Allow;
+                            Some(())
+                        }
+                        Some("refuse") => {
+                            r.draft.settings.supply_after_end = SupplyAfterEnd::Refuse;
+                            Some(())
+                        }
+                        Some(other) => {
+                            r.error(
+                                v.span(),
+                                format!(
+                                    "supply_after_end {other:?} must be \"allow\" or \"refuse\""
+                                ),
+                            );
+                            Some(())
+                        }
+                        None => Some(()),
+                    },
+                    _ => None,
+                }),
+                "market" => self.table(value, "market", |r, k, v| match k {
+                    "union_states" => r.countries(v).map(|c| r.draft.settings.union_states = c),
+                    _ => None,
+                }),
+                "doc" => self.table(value, "doc", |r, k, v| match k {
+                    "full_required" => r.boolean(v).map(|b| r.draft.settings.doc_full_required = b),
+                    "languages" => r.languages(v).map(|l| r.draft.settings.doc_languages = l),
+                    "phrasings" => r.phrasings(v),
                     _ => None,
                 }),
                 "sbom" => self.table(value, "sbom", |r, k, v| match k {
@@ -199,6 +261,17 @@ impl Reader<'_> {
                     "critical_procedures" => r
                         .procedures(v)
                         .map(|p| r.draft.settings.critical_procedures = p),
+                    "harmonised_standards" => {
+                        r.reference(v, ReferenceKind::Presumption(ListKind::HarmonisedStandards))
+                    }
+                    "common_specifications" => r.reference(
+                        v,
+                        ReferenceKind::Presumption(ListKind::CommonSpecifications),
+                    ),
+                    "certification_schemes" => r.reference(
+                        v,
+                        ReferenceKind::Presumption(ListKind::CertificationSchemes),
+                    ),
                     _ => None,
                 }),
                 "notified_bodies" => self.table(value, "notified_bodies", |r, k, v| match k {
@@ -489,6 +562,69 @@ impl Reader<'_> {
                     format!("{:?} is not a language tag such as \"de\"", item.get_ref()),
                 );
             }
+        }
+        Some(out)
+    }
+
+    /// `[doc.phrasings.<language>]` tables: accepted phrasings of the DoC
+    /// statements, per language (Art. 28(2)).
+    fn phrasings(&mut self, value: &Value<'_>) -> Option<()> {
+        let DeValue::Table(table) = value.get_ref() else {
+            self.error(value.span(), "doc.phrasings must be a table of languages");
+            return Some(());
+        };
+        for (key, item) in table.iter() {
+            let language: &str = key.get_ref().as_ref();
+            if !is_language_tag(language) {
+                self.error(
+                    key.span(),
+                    format!("{language:?} is not a language tag such as \"de\""),
+                );
+                continue;
+            }
+            let mut phrasings = Phrasings::default();
+            let what = format!("doc.phrasings.{language}");
+            self.table(item, &what, |r, k, v| {
+                let list = match k {
+                    "sole_responsibility" => &mut phrasings.sole_responsibility,
+                    "simplified" => &mut phrasings.simplified,
+                    _ => return None,
+                };
+                for phrase in r.strings(v).unwrap_or_default() {
+                    if phrase.get_ref().trim().is_empty() {
+                        r.error(phrase.span(), "a phrasing must not be empty");
+                    } else {
+                        list.push(phrase.into_inner());
+                    }
+                }
+                Some(())
+            });
+            self.draft
+                .settings
+                .phrasings
+                .insert(language.to_owned(), phrasings);
+        }
+        Some(())
+    }
+
+    /// ISO 3166-1 alpha-2 codes, each once (`[market] union_states`).
+    fn countries(&mut self, value: &Value<'_>) -> Option<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        for item in self.strings(value).unwrap_or_default() {
+            let code = item.get_ref();
+            if !is_country_code(code) {
+                self.error(
+                    item.span(),
+                    format!("{code:?} is not an ISO 3166-1 alpha-2 code such as \"DE\""),
+                );
+            } else if out.contains(code) {
+                self.error(item.span(), format!("{code} is listed more than once"));
+            } else {
+                out.push(item.into_inner());
+            }
+        }
+        if out.is_empty() {
+            self.error(value.span(), "union_states must name at least one state");
         }
         Some(out)
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::applicability::Enforce;
 
 fn compile(text: &str) -> Result<Policy, PolicyErrors> {
     PolicyDraft::parse("p.toml", text.as_bytes())?.compile(&BTreeMap::new())
@@ -116,4 +117,59 @@ build-trigger = "release"
     let errors = compile(&unknown).unwrap_err().errors;
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].line, 9);
+}
+
+#[test]
+fn date_market_and_doc_keys_are_read_and_bad_values_named() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"x\"\nenforce = \"as-applicable\"\n\
+        [support]\nsupply_after_end = \"refuse\"\n[market]\nunion_states = [\"DE\", \"NO\", \"EL\"]\n\
+        [doc]\nfull_required = true\nlanguages = [\"de\"]\n[doc.phrasings.de]\nsole_responsibility = [\"alleinige Verantwortung\"]\n";
+    let policy = compile(text).unwrap();
+    assert_eq!(policy.enforce(), Enforce::AsApplicable);
+    let rules = policy.rules_for(Category::Default);
+    assert_eq!(rules.supply_after_end, SupplyAfterEnd::Refuse);
+    assert!(rules.in_union("NO") && rules.in_union("GR") && !rules.in_union("FR"));
+    assert!(rules.doc_full_required);
+    assert_eq!(
+        rules
+            .phrasings
+            .get("de")
+            .map(|p| p.sole_responsibility.len()),
+        Some(1)
+    );
+
+    let bad = "format = \"cragate.policy/v1\"\nname = \"x\"\nenforce = \"later\"\n\
+        [support]\nsupply_after_end = \"maybe\"\n[market]\nunion_states = [\"Germany\", \"DE\", \"DE\"]\n\
+        [doc.phrasings.German]\nsole_responsibility = [\"x\"]\n";
+    let lines: Vec<usize> = compile(bad)
+        .unwrap_err()
+        .errors
+        .iter()
+        .map(|e| e.line)
+        .collect();
+    assert_eq!(lines, vec![3, 5, 7, 7, 8], "{lines:?}");
+}
+
+#[test]
+fn the_default_union_is_the_eu_27() {
+    let rules = Settings::default();
+    assert_eq!(rules.union_states.len(), 27);
+    assert!(rules.in_union("EL") && !rules.in_union("NO") && !rules.in_union("CH"));
+}
+
+#[test]
+fn a_presumption_list_of_the_wrong_kind_is_refused_at_its_line() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"x\"\n[conformity]\nharmonised_standards = \"schemes.json\"\n";
+    let draft = PolicyDraft::parse("p.toml", text.as_bytes()).unwrap();
+    let schemes = br#"{"format": "cragate.presumption-list/v1", "kind": "certification-schemes",
+        "as_of": "2026-04-25", "entries": []}"#;
+    let files = BTreeMap::from([("schemes.json".to_owned(), schemes.to_vec())]);
+    let errors = draft.compile(&files).unwrap_err().errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 4);
+    assert!(
+        errors[0].message.contains("harmonised-standards"),
+        "{}",
+        errors[0].message
+    );
 }
