@@ -9,10 +9,8 @@ use std::fmt;
 
 use crate::digest::{Digest, DigestError};
 use crate::doc::{DOC_FORMAT, RawDoc};
-use crate::json::{JsonLimitError, check_limits};
-use crate::limits::{
-    MAX_JSON_DEPTH, MAX_LISTING_ARTIFACTS, MAX_LISTING_ATTESTATIONS, MAX_LISTING_BYTES,
-};
+use crate::json::{self, JsonLimitError, ReadError};
+use crate::limits::{LISTING_JSON, MAX_LISTING_ARTIFACTS, MAX_LISTING_ATTESTATIONS};
 
 pub(crate) use checks::evaluate as content_findings;
 pub use raw::{CePlacement, ProductKind, SbomFormatName};
@@ -25,7 +23,8 @@ pub const LISTING_FORMAT: &str = "cragate.listing/v1";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvidenceError {
-    /// Over the size or nesting budget.
+    /// Refused by the JSON reader: over a budget, a key given twice, or not
+    /// an object ([`json::check`]).
     #[error(transparent)]
     Limits(#[from] JsonLimitError),
     /// Not JSON, or not the shape of a listing.
@@ -159,21 +158,13 @@ pub struct Listing {
 }
 
 impl Listing {
-    /// Parses a listing from its bytes, under [`MAX_LISTING_BYTES`] and
-    /// [`MAX_JSON_DEPTH`].
+    /// Parses a listing from its bytes through the JSON reader, under
+    /// [`LISTING_JSON`]: a listing with a key given twice anywhere in it (its
+    /// DoC, SBOM and bundles included) is unusable (RFC 8259 §4).
     pub fn from_json(bytes: &[u8]) -> Result<Self, EvidenceError> {
-        check_limits(bytes, "listing", MAX_LISTING_BYTES, MAX_JSON_DEPTH)?;
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let raw: RawListing =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                EvidenceError::Shape {
-                    path: error.path().to_string(),
-                    message: error.inner().to_string(),
-                }
-            })?;
-        deserializer.end().map_err(|error| EvidenceError::Shape {
-            path: ".".into(),
-            message: error.to_string(),
+        let raw: RawListing = json::read(bytes, &LISTING_JSON).map_err(|error| match error {
+            ReadError::Refused(refusal) => EvidenceError::Limits(refusal),
+            ReadError::Shape { path, message } => EvidenceError::Shape { path, message },
         })?;
         let mut listing = Self::try_from(raw)?;
         listing.digest = Digest::of(bytes);

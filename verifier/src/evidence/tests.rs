@@ -58,3 +58,65 @@ fn deep_nesting_is_refused_before_parsing() {
         Err(EvidenceError::Limits(_))
     ));
 }
+
+/// Issue 9, finding 8: a JSON array with the fields in order was read as a
+/// listing (serde reads a struct from a sequence too).
+#[test]
+fn a_json_array_is_not_a_listing() {
+    let array = r#"["cragate.listing/v1",
+      {"id": "p", "name": "P", "version": "1", "kind": "software", "category": "default"},
+      {}, null, null, null, null, null, null, [], [], null]"#;
+    let error = Listing::from_json(array.as_bytes()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "listing must be a JSON object, not an array"
+    );
+}
+
+/// Issue 10, rule 16 (RFC 8259 §4): a key given twice anywhere in a listing
+/// makes it unusable, also inside the parts read as free JSON (the inline
+/// SBOM, a bundle, extra identifiers), where a parser would keep one value.
+#[test]
+fn a_key_given_twice_anywhere_makes_a_listing_unusable() {
+    let with = |extra: &str| MINIMAL.replacen('}', &format!("}}, {extra}"), 1);
+    for (extra, key, path) in [
+        (
+            r#""sbom": {"format": "cyclonedx", "document": {"bomFormat": "CycloneDX",
+              "metadata": {"component": {"name": "P", "name": "Other"}}}}"#,
+            "name",
+            "sbom.document.metadata.component",
+        ),
+        (
+            r#""attestations": [{"mediaType": "a", "mediaType": "b"}]"#,
+            "mediaType",
+            "attestations[0]",
+        ),
+        (
+            r#""artifacts": [{"name": "a", "digest": "sha256:00", "size": 1,
+              "signature": {"content": 1, "content": 2}}]"#,
+            "content",
+            "artifacts[0].signature",
+        ),
+    ] {
+        let listing = with(extra);
+        let error = Listing::from_json(listing.as_bytes()).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "listing has the key {key:?} twice in {path} (line"
+            )),
+            "{text}"
+        );
+    }
+    let identifiers = MINIMAL.replace(
+        r#""category": "class-i:3""#,
+        r#""category": "class-i:3", "identifiers": {"firmware": "1", "firmware": "2"}"#,
+    );
+    let error = Listing::from_json(identifiers.as_bytes()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(r#"the key "firmware" twice in product.identifiers"#),
+        "{error}"
+    );
+}
