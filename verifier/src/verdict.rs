@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::catalog::CheckId;
 use crate::digest::Digest;
+use crate::evidence::ProductId;
 
 /// The format id written into every verdict.
 pub const VERDICT_FORMAT: &str = "cragate.verdict/v1";
@@ -89,7 +90,7 @@ pub struct PolicyRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListingRef {
     /// `product.id` of the listing.
-    pub product_id: String,
+    pub product_id: ProductId,
     /// `product.version` of the listing.
     pub version: String,
     /// SHA-256 of the listing bytes as received.
@@ -232,7 +233,7 @@ mod tests {
             digest: Digest::of(b"p"),
         };
         let listing = ListingRef {
-            product_id: "x".into(),
+            product_id: "x".parse().unwrap(),
             version: "1".into(),
             digest: Digest::of(b"l"),
         };

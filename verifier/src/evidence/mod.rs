@@ -2,6 +2,7 @@
 //! checked into a [`Listing`].
 
 mod checks;
+mod product_id;
 mod raw;
 pub(crate) mod syntax;
 
@@ -13,6 +14,7 @@ use crate::json::{self, JsonLimitError, ReadError};
 use crate::limits::{LISTING_JSON, MAX_LISTING_ARTIFACTS, MAX_LISTING_ATTESTATIONS};
 
 pub(crate) use checks::evaluate as content_findings;
+pub use product_id::{MAX_PRODUCT_ID_BYTES, ProductId, ProductIdError};
 pub use raw::{CePlacement, ProductKind, SbomFormatName};
 pub(crate) use raw::{Identifiers, Operator, RawListing};
 
@@ -49,6 +51,9 @@ pub enum EvidenceError {
         /// The format found.
         found: String,
     },
+    /// `product.id` cannot name the product in a store, a URL or the ledger.
+    #[error("product.id: {0}")]
+    ProductId(#[source] ProductIdError),
     /// `product.category` is not a category of Annex III or IV.
     #[error(
         "product.category {value:?} must be \"default\", \"class-i:<1-19>\", \"class-ii:<1-4>\" or \"critical:<1-3>\" (Annex III, Annex IV)"
@@ -152,6 +157,7 @@ pub struct Artifact {
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub(crate) raw: RawListing,
+    product_id: ProductId,
     category: Category,
     artifacts: Vec<Artifact>,
     digest: Digest,
@@ -171,9 +177,9 @@ impl Listing {
         Ok(listing)
     }
 
-    /// `product.id`.
-    pub fn product_id(&self) -> &str {
-        &self.raw.product.id
+    /// `product.id`, checked.
+    pub fn product_id(&self) -> &ProductId {
+        &self.product_id
     }
     /// `product.name`.
     pub fn product_name(&self) -> &str {
@@ -240,6 +246,8 @@ impl TryFrom<RawListing> for Listing {
                 found: doc.format.clone(),
             });
         }
+        let product_id =
+            ProductId::try_from(raw.product.id.clone()).map_err(EvidenceError::ProductId)?;
         let category =
             Category::parse(&raw.product.category).ok_or_else(|| EvidenceError::Category {
                 value: raw.product.category.clone(),
@@ -275,6 +283,7 @@ impl TryFrom<RawListing> for Listing {
             .collect::<Result<_, EvidenceError>>()?;
         Ok(Self {
             raw,
+            product_id,
             category,
             artifacts,
             digest: Digest::from_bytes([0; 32]),

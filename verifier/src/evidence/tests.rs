@@ -120,3 +120,22 @@ fn a_key_given_twice_anywhere_makes_a_listing_unusable() {
         "{error}"
     );
 }
+
+/// Issue 9, finding 10: an unusable product id is the listing's fault,
+/// refused when the listing is read, before anything is decided or recorded.
+#[test]
+fn an_unusable_product_id_makes_the_listing_unusable() {
+    for bad in ["", "../../x", "a/b", "a\u{7}b"] {
+        let quoted = serde_json::to_string(bad).unwrap();
+        let listing = MINIMAL.replace(r#""id": "p""#, &format!(r#""id": {quoted}"#));
+        let error = Listing::from_json(listing.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().starts_with("product.id: product id"),
+            "{error}"
+        );
+    }
+    let long = MINIMAL.replace(r#""id": "p""#, &format!("\"id\": \"{}\"", "x".repeat(300)));
+    assert!(Listing::from_json(long.as_bytes()).is_err());
+    let listing = Listing::from_json(MINIMAL.as_bytes()).unwrap();
+    assert_eq!(listing.product_id().as_str(), "p");
+}
