@@ -540,3 +540,32 @@ fn period_exports_prove_both_ends_even_when_empty() {
         both_refuse(&file, &key, reason);
     }
 }
+
+/// Issue 9, finding 12: `ledger verify` on a damaged `ledger.redb` panicked
+/// inside redb (exit 101). Wherever 64 bytes of the file are changed, it
+/// now ends with a verdict or a clear error, and says "damaged" where redb
+/// stopped on the file.
+#[test]
+fn a_damaged_ledger_file_is_reported_never_a_panic() {
+    let (_dir, data) = build_ledger();
+    let original = std::fs::read(data.ledger_file()).unwrap();
+    let mut damaged_reports = 0;
+    for offset in (0..original.len()).step_by(1024) {
+        let mut damaged = original.clone();
+        for byte in damaged.iter_mut().skip(offset).take(64) {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(data.ledger_file(), &damaged).unwrap();
+        let output = ledger_cmd(&data, &["verify"]);
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0..=2)) && !stderr(&output).contains("panicked"),
+            "offset {offset}: {code:?} {}",
+            stderr(&output)
+        );
+        if code == Some(1) && stdout(&output).contains("ledger file is damaged") {
+            damaged_reports += 1;
+        }
+    }
+    assert!(damaged_reports > 0, "no damage was reported as such");
+}
