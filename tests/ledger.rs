@@ -2,6 +2,7 @@
 //! tampered with, queried and exported through the binary, and the export
 //! checked by both `ledger verify-export` and the independent Python script.
 
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use cragate::ledger::entry::{
@@ -382,4 +383,189 @@ fn an_export_by_time_range_carries_no_documents_it_does_not_name() {
         "{}",
         stdout(&verified)
     );
+}
+
+/// The export of `data` for the period from entry `since` to before entry
+/// `until` (by their times), and its lines.
+fn period_export(dir: &Path, data: &DataDir, since: u64, until: u64) -> (PathBuf, Vec<String>) {
+    let file = dir.join(format!("period-{since}-{until}.jsonl"));
+    let (since, until) = (time(since).to_string(), time(until).to_string());
+    let output = ledger_cmd(
+        data,
+        &[
+            "export",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&file).unwrap();
+    (file, text.lines().map(str::to_owned).collect())
+}
+
+/// The export's lines less the entry line of `index`.
+fn without_entry(lines: &[String], index: u64) -> String {
+    let needle = format!("{{\"type\":\"entry\",\"index\":{index},");
+    let kept: Vec<&str> = lines
+        .iter()
+        .filter(|line| !line.starts_with(&needle))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        kept.len() + 1,
+        lines.len(),
+        "entry {index} is exported once"
+    );
+    kept.join("\n") + "\n"
+}
+
+fn both_refuse(file: &Path, key: &str, reason: &str) {
+    let refused = verify_export(file, Some(key));
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(stderr(&refused).contains(reason), "{}", stderr(&refused));
+    let script = python_verify_export(file, key);
+    assert_eq!(script.status.code(), Some(1), "{}", stdout(&script));
+    assert!(stderr(&script).contains(reason), "{}", stderr(&script));
+}
+
+/// Issue 9, finding 7: a period export with an entry removed verified, so an
+/// omission went unseen, which a period export exists to show.
+#[test]
+fn a_period_export_with_an_entry_removed_does_not_verify() {
+    let (dir, data) = build_ledger();
+    let key = stdout(&ledger_cmd(&data, &["key"])).trim().to_owned();
+    let (file, lines) = period_export(dir.path(), &data, 2, 12);
+    let verified = verify_export(&file, Some(&key));
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(stdout(&verified).starts_with("export verified: 10 entries"));
+    assert!(python_verify_export(&file, &key).status.success());
+
+    for (index, reason) in [
+        (5, "entry 5 of the period is missing"),
+        (2, "entry 2 of the period is missing"),
+        (11, "entry 11 of the period is missing"),
+    ] {
+        let removed = dir.path().join(format!("without-{index}.jsonl"));
+        std::fs::write(&removed, without_entry(&lines, index)).unwrap();
+        both_refuse(&removed, &key, reason);
+    }
+}
+
+/// Issue 9, finding 7: an export with an entry given twice verified.
+#[test]
+fn an_export_with_an_entry_duplicated_does_not_verify() {
+    let (dir, data) = build_ledger();
+    let key = stdout(&ledger_cmd(&data, &["key"])).trim().to_owned();
+    let file = dir.path().join("cam.jsonl");
+    let output = ledger_cmd(
+        &data,
+        &["export", "--product", "cam", "-o", file.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let (_, period) = period_export(dir.path(), &data, 2, 12);
+    let product: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for (name, lines) in [("product", product), ("period", period)] {
+        let mut doubled = lines.clone();
+        let entry = lines
+            .iter()
+            .position(|line| line.starts_with("{\"type\":\"entry\""))
+            .unwrap();
+        doubled.insert(entry + 1, lines[entry].clone());
+        let path = dir.path().join(format!("{name}-doubled.jsonl"));
+        std::fs::write(&path, doubled.join("\n") + "\n").unwrap();
+        both_refuse(&path, &key, "appears twice");
+    }
+}
+
+/// A period export proves both of its ends, also when it holds no entry,
+/// and a removed boundary is seen.
+#[test]
+fn period_exports_prove_both_ends_even_when_empty() {
+    let (dir, data) = build_ledger();
+    let key = stdout(&ledger_cmd(&data, &["key"])).trim().to_owned();
+    let verifies = |file: &Path, entries: u64| {
+        let verified = verify_export(file, Some(&key));
+        assert!(verified.status.success(), "{}", stderr(&verified));
+        let expected = format!("export verified: {entries} entries");
+        assert!(
+            stdout(&verified).starts_with(&expected),
+            "{}",
+            stdout(&verified)
+        );
+        let script = python_verify_export(file, &key);
+        assert!(script.status.success(), "{}", stderr(&script));
+    };
+    // After every entry, before every entry, between two entries, and all.
+    for (since, until, entries) in [(100, 101, 0), (0, 0, 0), (3, 3, 0), (0, 100, 20)] {
+        let (file, lines) = period_export(dir.path(), &data, since, until);
+        verifies(&file, entries);
+        let boundaries = lines
+            .iter()
+            .filter(|l| l.contains("\"type\":\"boundary\""))
+            .count();
+        let expected = usize::from(since > 0) + usize::from(until < 20);
+        assert_eq!(boundaries, expected, "{since}..{until}");
+    }
+    let (_, lines) = period_export(dir.path(), &data, 2, 12);
+    for (end, reason) in [
+        (
+            0,
+            "no boundary entry shows that the period starts at entry 2",
+        ),
+        (
+            1,
+            "no boundary entry shows that the period ends before entry 12",
+        ),
+    ] {
+        let mut kept: Vec<&String> = lines.iter().collect();
+        let position = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.contains("\"type\":\"boundary\""))
+            .nth(end)
+            .unwrap()
+            .0;
+        kept.remove(position);
+        let file = dir.path().join(format!("without-boundary-{end}.jsonl"));
+        let text: Vec<&str> = kept.into_iter().map(String::as_str).collect();
+        std::fs::write(&file, text.join("\n") + "\n").unwrap();
+        both_refuse(&file, &key, reason);
+    }
+}
+
+/// Issue 9, finding 12: `ledger verify` on a damaged `ledger.redb` panicked
+/// inside redb (exit 101). Wherever 64 bytes of the file are changed, it
+/// now ends with a verdict or a clear error, and says "damaged" where redb
+/// stopped on the file.
+#[test]
+fn a_damaged_ledger_file_is_reported_never_a_panic() {
+    let (_dir, data) = build_ledger();
+    let original = std::fs::read(data.ledger_file()).unwrap();
+    let mut damaged_reports = 0;
+    for offset in (0..original.len()).step_by(1024) {
+        let mut damaged = original.clone();
+        for byte in damaged.iter_mut().skip(offset).take(64) {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(data.ledger_file(), &damaged).unwrap();
+        let output = ledger_cmd(&data, &["verify"]);
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0..=2)) && !stderr(&output).contains("panicked"),
+            "offset {offset}: {code:?} {}",
+            stderr(&output)
+        );
+        if code == Some(1) && stdout(&output).contains("ledger file is damaged") {
+            damaged_reports += 1;
+        }
+    }
+    assert!(damaged_reports > 0, "no damage was reported as such");
 }

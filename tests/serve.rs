@@ -261,3 +261,37 @@ fn several_workers_share_one_gateway_and_stop_together() {
     gateway.sigterm();
     assert!(gateway.wait(Duration::from_secs(20)).success());
 }
+
+/// Issue 9, findings 9 and 10: a listing whose product id the catalog cannot
+/// store was recorded as `allow` before it was refused, and an empty, long
+/// or control-character id answered 503 "ledger cannot record". The id is the
+/// listing's fault: 400, and nothing reaches the ledger.
+#[test]
+fn unusable_product_ids_are_the_clients_error_and_never_recorded() {
+    let mut gateway = Gateway::start(&[]);
+    let url = gateway.url("/v1/listings");
+    let long = "x".repeat(300);
+    for id in ["../../x", "a/b", "", &long, "a\u{1}b", ".."] {
+        let mut listing: Value =
+            serde_json::from_slice(&std::fs::read(accepted_listing()).unwrap()).unwrap();
+        listing["product"]["id"] = Value::String(id.to_owned());
+        let path = gateway.dir.path().join("listing.json");
+        std::fs::write(&path, serde_json::to_vec(&listing).unwrap()).unwrap();
+        let reply = post_file(&url, &path);
+        assert_eq!(reply.status, 400, "{id:?}: {reply:?}");
+        assert_eq!(
+            reply.json()["type"],
+            "urn:cragate:problem:malformed-listing",
+            "{id:?}"
+        );
+    }
+    gateway.sigterm();
+    assert!(gateway.wait(Duration::from_secs(30)).success());
+    let query = crate::util::cragate()
+        .args(["ledger", "query", "--data-dir"])
+        .arg(gateway.data())
+        .output()
+        .unwrap();
+    assert!(query.status.success(), "{query:?}");
+    assert_eq!(String::from_utf8_lossy(&query.stdout), "", "recorded");
+}

@@ -3,6 +3,8 @@
 //! Each limit is named in the error that enforces it, so a rejected input says
 //! which budget it broke and by how much.
 
+use crate::json::JsonBudget;
+
 /// Largest Sigstore bundle accepted, in bytes.
 ///
 /// A keyless message-signature bundle is about 5 KiB and a DSSE attestation
@@ -25,6 +27,26 @@ pub const MAX_PUBLIC_KEY_BYTES: usize = 64 * 1024;
 /// components rarely goes past 20; 64 stops stack-depth attacks long before
 /// serde_json's own recursion limit of 128.
 pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Most items in one JSON array of any input.
+///
+/// The longest arrays of a real document are an SBOM's components and its
+/// dependency relationships, about one or two per component: twice
+/// [`MAX_SBOM_COMPONENTS`]. A listing's own arrays are far shorter
+/// ([`MAX_LISTING_ARTIFACTS`], [`MAX_LISTING_ATTESTATIONS`]).
+pub const MAX_JSON_ARRAY_ITEMS: usize = 2 * MAX_SBOM_COMPONENTS;
+
+/// Memory the parsed tree of a JSON document may take, per byte of its
+/// byte budget (estimated by [`crate::json::TREE_COST`]).
+///
+/// By that estimate the tree of a real SBOM is 4.5 to 9 times its size as
+/// published (pretty-printed) and 5 to 14 times its compact size (measured
+/// on the CycloneDX examples of OWASP Juice Shop, Proton Bridge, Laravel and
+/// a CERN project, and on SPDX 2.2 and 3.0 examples). 8 holds the tree of any
+/// real document of up to 55% of its byte budget however it is printed (a
+/// listing of 8.8 MiB), and refuses one made of nothing but tiny values, such
+/// as a listing of 8 million zeros (parsed, it took 570 MB, 36 times its size).
+pub const JSON_TREE_BYTES_PER_BYTE: usize = 8;
 
 /// Most certificates in a bundle's `x509CertificateChain`.
 ///
@@ -66,6 +88,20 @@ pub const MAX_LISTING_ATTESTATIONS: usize = 1024;
 /// covers monorepo-scale SBOMs while bounding the work of a check.
 pub const MAX_SBOM_COMPONENTS: usize = 100_000;
 
+/// The JSON budget of a listing.
+pub const LISTING_JSON: JsonBudget = JsonBudget::new("listing", MAX_LISTING_BYTES);
+
+/// The JSON budget of a Sigstore bundle.
+pub const BUNDLE_JSON: JsonBudget = JsonBudget::new("bundle", MAX_BUNDLE_BYTES);
+
+/// The JSON budget of an in-toto statement (a DSSE payload, with its DoC or
+/// SBOM predicate). It arrives base64-encoded inside a bundle, so it is
+/// never larger than [`MAX_BUNDLE_BYTES`].
+pub const STATEMENT_JSON: JsonBudget = JsonBudget::new("in-toto statement", MAX_BUNDLE_BYTES);
+
+/// The JSON budget of a trusted root.
+pub const TRUSTED_ROOT_JSON: JsonBudget = JsonBudget::new("trusted root", MAX_TRUSTED_ROOT_BYTES);
+
 /// Largest policy file accepted, in bytes (the shipped ones are under 8 KiB).
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 
@@ -78,3 +114,7 @@ pub const MAX_NOTIFIED_BODY_LIST_BYTES: usize = 8 * 1024 * 1024;
 /// the CRA (M/606) asks for a few dozen standards; even a few hundred entries
 /// with titles and references stay far below 1 MiB.
 pub const MAX_PRESUMPTION_LIST_BYTES: usize = 1024 * 1024;
+
+/// The JSON budget of a notified-body list.
+pub const NOTIFIED_BODY_LIST_JSON: JsonBudget =
+    JsonBudget::new("notified-body list", MAX_NOTIFIED_BODY_LIST_BYTES);

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::applicability::Applicability;
 use crate::catalog::CheckId;
 use crate::digest::Digest;
+use crate::evidence::ProductId;
 
 /// The format id written into every verdict.
 pub const VERDICT_FORMAT: &str = "cragate.verdict/v1";
@@ -94,7 +95,7 @@ pub struct PolicyRef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ListingRef {
     /// `product.id` of the listing.
-    pub product_id: String,
+    pub product_id: ProductId,
     /// `product.version` of the listing.
     pub version: String,
     /// SHA-256 of the listing bytes as received.
@@ -246,7 +247,7 @@ mod tests {
             digest: Digest::of(b"p"),
         };
         let listing = ListingRef {
-            product_id: "x".into(),
+            product_id: "x".parse().unwrap(),
             version: "1".into(),
             digest: Digest::of(b"l"),
         };

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::ledger::entry::EntryBody;
 use crate::ledger::export::{self, Selection};
 use crate::ledger::{
-    LedgerStore, Location, OperatorId, ProductId, Query, StoreOptions, StoredRecord, VerifierKey,
-    supply_chain,
+    LedgerError, LedgerStore, Location, OperatorId, ProductId, Query, StoreOptions, StoredRecord,
+    VerifierKey, supply_chain,
 };
 use anyhow::Context;
 use clap::{Args as ClapArgs, Subcommand};
@@ -156,9 +156,21 @@ fn key(data: &Location) -> anyhow::Result<ExitCode> {
 }
 
 fn verify(data: &Location) -> anyhow::Result<ExitCode> {
-    let ledger = open_existing(data)?;
     let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let report = ledger.audit(ledger.verifier_key(), today)?;
+    let audited = open_existing(data).and_then(|ledger| {
+        let report = ledger.audit(ledger.verifier_key(), today)?;
+        Ok((ledger, report))
+    });
+    let (ledger, report) = match audited {
+        Ok(audited) => audited,
+        Err(error) => {
+            if let Some(damaged @ LedgerError::Damaged { .. }) = error.downcast_ref() {
+                println!("ledger inconsistent: {damaged}");
+                return Ok(ExitCode::from(EXIT_FAILED));
+            }
+            return Err(error);
+        }
+    };
     if report.is_consistent() {
         println!(
             "ledger consistent: {} entries ({} pruned after retention), {} checkpoints signed by {}",

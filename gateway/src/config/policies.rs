@@ -33,15 +33,15 @@ const FILES: &[(&str, &[u8])] = &[
     ),
     (
         "harmonised/standards.json",
-        include_bytes!("../../policies/harmonised/standards.json"),
+        include_bytes!("../../../policies/harmonised/standards.json"),
     ),
     (
         "harmonised/common-specifications.json",
-        include_bytes!("../../policies/harmonised/common-specifications.json"),
+        include_bytes!("../../../policies/harmonised/common-specifications.json"),
     ),
     (
         "harmonised/certification-schemes.json",
-        include_bytes!("../../policies/harmonised/certification-schemes.json"),
+        include_bytes!("../../../policies/harmonised/certification-schemes.json"),
     ),
 ];
 

@@ -11,6 +11,10 @@
 use std::fmt;
 
 use cragate_verifier::Digest;
+/// A product's identifier, as in the listing's `product.id`: the
+/// verifier's type, so the ledger records exactly the ids a listing may
+/// carry.
+pub use cragate_verifier::evidence::ProductId;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -18,8 +22,8 @@ use serde::{Deserialize, Serialize};
 /// Version of the [`Record`] encoding, the `v` field of every record.
 pub const RECORD_VERSION: u32 = 1;
 
-/// Longest product or operator identifier, in bytes: long enough for a
-/// purl or a GTIN with a batch suffix, short enough to be an index key.
+/// Longest operator identifier, in bytes: long enough for a URL or a
+/// company register number with its prefix, short enough to be an index key.
 pub const MAX_IDENTIFIER_BYTES: usize = 256;
 
 /// Why an entry or an identifier was refused.
@@ -104,10 +108,6 @@ macro_rules! identifier {
     };
 }
 
-identifier!(
-    /// A product's identifier, as in the listing's `product.id`.
-    ProductId
-);
 identifier!(
     /// An economic operator's identifier (CRA Art. 3(12)): a supplier, a
     /// customer, a notice issuer, or the account a client authenticates as.
@@ -483,7 +483,8 @@ mod tests {
     fn identifiers_are_checked() {
         assert!("".parse::<ProductId>().is_err());
         assert!("a\nb".parse::<OperatorId>().is_err());
-        assert!("x".repeat(257).parse::<ProductId>().is_err());
+        assert!("x".repeat(257).parse::<OperatorId>().is_err());
+        assert!("x".repeat(129).parse::<ProductId>().is_err());
         assert!(serde_json::from_str::<ProductId>("\"\"").is_err());
     }
 

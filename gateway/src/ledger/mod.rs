@@ -14,6 +14,7 @@ mod audit;
 pub mod checkpoint;
 pub mod entry;
 pub mod export;
+mod guard;
 pub mod merkle;
 pub mod migrate;
 pub mod pg_schema;
@@ -217,6 +218,15 @@ pub enum LedgerError {
     /// The ledger URL does not parse.
     #[error("ledger URL is not a PostgreSQL connection string: {0}")]
     BadDatabaseUrl(String),
+    /// The file is damaged in a way the storage engine did not expect (it
+    /// stopped with an internal error rather than reporting one).
+    #[error(
+        "ledger file is damaged: the storage engine stopped on it ({detail}); restore the file from a backup"
+    )]
+    Damaged {
+        /// What the storage engine said.
+        detail: String,
+    },
     /// The writer's lock was poisoned by a panic.
     #[error("ledger writer is unusable after an earlier failure")]
     Poisoned,

@@ -20,6 +20,7 @@ use redb::{
 use super::audit::{self, AuditReport};
 use super::checkpoint::{Checkpoint, SigningKey, VerifierKey};
 use super::entry::{Record, Submission};
+use super::guard::guarded;
 use super::merkle::{self, Frontier, Hash};
 use super::schema::*;
 use super::{LedgerError, LedgerStore, Query, Receipt, SignedCheckpoint, StoredRecord, retention};
@@ -138,23 +139,27 @@ impl RedbLedger {
     /// Opens the ledger file at `path`, creating it if absent. Refuses a
     /// file of a later schema version, and one created with another key.
     pub fn open(path: &Path, key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
-        let db = Database::builder()
-            .create(path)
-            .map_err(|error| match error {
-                redb::DatabaseError::DatabaseAlreadyOpen => LedgerError::InUse {
-                    path: path.to_owned(),
-                },
-                other => LedgerError::Storage(other.into()),
-            })?;
-        Self::init(db, key, options)
+        guarded(|| {
+            let db = Database::builder()
+                .create(path)
+                .map_err(|error| match error {
+                    redb::DatabaseError::DatabaseAlreadyOpen => LedgerError::InUse {
+                        path: path.to_owned(),
+                    },
+                    other => LedgerError::Storage(other.into()),
+                })?;
+            Self::init(db, key, options)
+        })
     }
 
     /// A ledger in memory, for tests.
     pub fn in_memory(key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
-        let db = Database::builder()
-            .create_with_backend(InMemoryBackend::new())
-            .map_err(redb::Error::from)?;
-        Self::init(db, key, options)
+        guarded(|| {
+            let db = Database::builder()
+                .create_with_backend(InMemoryBackend::new())
+                .map_err(redb::Error::from)?;
+            Self::init(db, key, options)
+        })
     }
 
     fn init(db: Database, key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
@@ -188,47 +193,49 @@ impl RedbLedger {
     /// where overhead is B-tree metadata plus fragmentation. Free pages of
     /// the file are not counted.
     pub fn table_bytes(&self) -> Result<Vec<(&'static str, u64, u64)>, LedgerError> {
-        let txn = self.read()?;
-        let mut out = Vec::new();
-        let mut add = |name, stats: redb::TableStats| {
-            out.push((
-                name,
-                stats.stored_bytes(),
-                stats.metadata_bytes() + stats.fragmented_bytes(),
-            ));
-        };
-        macro_rules! table {
-            ($name:literal, $def:expr) => {
-                add(
-                    $name,
-                    txn.open_table($def)
-                        .map_err(redb::Error::from)?
-                        .stats()
-                        .map_err(redb::Error::from)?,
-                )
+        guarded(|| {
+            let txn = self.read()?;
+            let mut out = Vec::new();
+            let mut add = |name, stats: redb::TableStats| {
+                out.push((
+                    name,
+                    stats.stored_bytes(),
+                    stats.metadata_bytes() + stats.fragmented_bytes(),
+                ));
             };
-        }
-        macro_rules! multimap {
-            ($name:literal, $def:expr) => {
-                add(
-                    $name,
-                    txn.open_multimap_table($def)
-                        .map_err(redb::Error::from)?
-                        .stats()
-                        .map_err(redb::Error::from)?,
-                )
-            };
-        }
-        table!("entries", ENTRIES);
-        table!("nodes", NODES);
-        table!("checkpoints", CHECKPOINTS);
-        table!("documents", DOCUMENTS);
-        table!("by_time", BY_TIME);
-        table!("support_end", SUPPORT_END);
-        multimap!("by_product", BY_PRODUCT);
-        multimap!("by_digest", BY_DIGEST);
-        multimap!("by_operator", BY_OPERATOR);
-        Ok(out)
+            macro_rules! table {
+                ($name:literal, $def:expr) => {
+                    add(
+                        $name,
+                        txn.open_table($def)
+                            .map_err(redb::Error::from)?
+                            .stats()
+                            .map_err(redb::Error::from)?,
+                    )
+                };
+            }
+            macro_rules! multimap {
+                ($name:literal, $def:expr) => {
+                    add(
+                        $name,
+                        txn.open_multimap_table($def)
+                            .map_err(redb::Error::from)?
+                            .stats()
+                            .map_err(redb::Error::from)?,
+                    )
+                };
+            }
+            table!("entries", ENTRIES);
+            table!("nodes", NODES);
+            table!("checkpoints", CHECKPOINTS);
+            table!("documents", DOCUMENTS);
+            table!("by_time", BY_TIME);
+            table!("support_end", SUPPORT_END);
+            multimap!("by_product", BY_PRODUCT);
+            multimap!("by_digest", BY_DIGEST);
+            multimap!("by_operator", BY_OPERATOR);
+            Ok(out)
+        })
     }
 
     /// The checkpoint of the largest size, without reading the others.
@@ -279,180 +286,202 @@ impl LedgerStore for RedbLedger {
     }
 
     fn append_batch(&self, batch: &[Submission]) -> Result<Vec<Receipt>, LedgerError> {
-        let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
-        let mut frontier = writer.frontier.clone();
-        let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(redb::Error::from)?;
-        let (receipts, keys) = write_entries(&txn, &mut frontier, batch)?;
-        let index_due = writer.pending.len() + keys.len() >= self.options.lookup_batch
-            || writer
-                .pending_since
-                .is_some_and(|since| since.elapsed() >= INDEX_INTERVAL);
-        if index_due {
-            write_lookup_rows(&txn, writer.pending.iter().chain(&keys), frontier.size())?;
-        }
-        let due = writer
-            .last_checkpoint
-            .is_none_or(|at| at.elapsed() >= self.options.checkpoint_interval);
-        if due {
-            self.sign_into(&txn, &frontier)?;
-        }
-        txn.commit().map_err(redb::Error::from)?;
-        writer.frontier = frontier;
-        if index_due {
-            writer.pending.clear();
-            writer.pending_since = None;
-        } else if !keys.is_empty() {
-            writer.pending.extend(keys);
-            writer.pending_since.get_or_insert_with(Instant::now);
-        }
-        if due {
-            writer.last_checkpoint = Some(Instant::now());
-        }
-        Ok(receipts)
+        guarded(|| {
+            let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+            let mut frontier = writer.frontier.clone();
+            let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(redb::Error::from)?;
+            let (receipts, keys) = write_entries(&txn, &mut frontier, batch)?;
+            let index_due = writer.pending.len() + keys.len() >= self.options.lookup_batch
+                || writer
+                    .pending_since
+                    .is_some_and(|since| since.elapsed() >= INDEX_INTERVAL);
+            if index_due {
+                write_lookup_rows(&txn, writer.pending.iter().chain(&keys), frontier.size())?;
+            }
+            let due = writer
+                .last_checkpoint
+                .is_none_or(|at| at.elapsed() >= self.options.checkpoint_interval);
+            if due {
+                self.sign_into(&txn, &frontier)?;
+            }
+            txn.commit().map_err(redb::Error::from)?;
+            writer.frontier = frontier;
+            if index_due {
+                writer.pending.clear();
+                writer.pending_since = None;
+            } else if !keys.is_empty() {
+                writer.pending.extend(keys);
+                writer.pending_since.get_or_insert_with(Instant::now);
+            }
+            if due {
+                writer.last_checkpoint = Some(Instant::now());
+            }
+            Ok(receipts)
+        })
     }
 
     fn size(&self) -> Result<u64, LedgerError> {
-        let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
-        Ok(writer.frontier.size())
+        guarded(|| {
+            let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+            Ok(writer.frontier.size())
+        })
     }
 
     fn record(&self, index: u64) -> Result<Option<StoredRecord>, LedgerError> {
-        let txn = self.read()?;
-        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
-        let Some(bytes) = entries.get(index).map_err(redb::Error::from)? else {
-            return Ok(None);
-        };
-        decode(index, bytes.value()).map(Some)
+        guarded(|| {
+            let txn = self.read()?;
+            let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+            let Some(bytes) = entries.get(index).map_err(redb::Error::from)? else {
+                return Ok(None);
+            };
+            decode(index, bytes.value()).map(Some)
+        })
     }
 
     fn query(&self, query: &Query) -> Result<Vec<StoredRecord>, LedgerError> {
-        // The snapshot and the entries not in its lookup rows, together.
-        let (txn, waiting) = {
-            let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
-            let waiting: Vec<u64> = writer
-                .pending
-                .iter()
-                .filter(|keys| keys.selects(query))
-                .map(|keys| keys.index)
-                .collect();
-            (self.read()?, waiting)
-        };
-        let mut candidates = candidates(&txn, query)?;
-        // Waiting entries come after every indexed one.
-        candidates.extend(waiting);
-        let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
-        let limit = query.limit.unwrap_or(usize::MAX);
-        let mut found = Vec::new();
-        for index in candidates {
-            if found.len() >= limit {
-                break;
-            }
-            let Some(bytes) = entries.get(index).map_err(redb::Error::from)? else {
-                continue;
+        guarded(|| {
+            // The snapshot and the entries not in its lookup rows, together.
+            let (txn, waiting) = {
+                let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+                let waiting: Vec<u64> = writer
+                    .pending
+                    .iter()
+                    .filter(|keys| keys.selects(query))
+                    .map(|keys| keys.index)
+                    .collect();
+                (self.read()?, waiting)
             };
-            let stored = decode(index, bytes.value())?;
-            if query.matches(&stored.record) {
-                found.push(stored);
+            let mut candidates = candidates(&txn, query)?;
+            // Waiting entries come after every indexed one.
+            candidates.extend(waiting);
+            let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+            let limit = query.limit.unwrap_or(usize::MAX);
+            let mut found = Vec::new();
+            for index in candidates {
+                if found.len() >= limit {
+                    break;
+                }
+                let Some(bytes) = entries.get(index).map_err(redb::Error::from)? else {
+                    continue;
+                };
+                let stored = decode(index, bytes.value())?;
+                if query.matches(&stored.record) {
+                    found.push(stored);
+                }
             }
-        }
-        Ok(found)
+            Ok(found)
+        })
     }
 
     fn document(&self, digest: &Digest) -> Result<Option<Vec<u8>>, LedgerError> {
-        let txn = self.read()?;
-        let documents = txn.open_table(DOCUMENTS).map_err(redb::Error::from)?;
-        let content = documents
-            .get(*digest.as_bytes())
-            .map_err(redb::Error::from)?;
-        Ok(content.map(|c| c.value().to_vec()))
+        guarded(|| {
+            let txn = self.read()?;
+            let documents = txn.open_table(DOCUMENTS).map_err(redb::Error::from)?;
+            let content = documents
+                .get(*digest.as_bytes())
+                .map_err(redb::Error::from)?;
+            Ok(content.map(|c| c.value().to_vec()))
+        })
     }
 
     fn checkpoint(&self) -> Result<SignedCheckpoint, LedgerError> {
-        let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
-        let size = writer.frontier.size();
-        if let Some(latest) = self.latest_checkpoint()?
-            && latest.checkpoint.size == size
-        {
-            return Ok(latest);
-        }
-        let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(redb::Error::from)?;
-        let signed = self.sign_into(&txn, &writer.frontier)?;
-        txn.commit().map_err(redb::Error::from)?;
-        Ok(signed)
+        guarded(|| {
+            let writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+            let size = writer.frontier.size();
+            if let Some(latest) = self.latest_checkpoint()?
+                && latest.checkpoint.size == size
+            {
+                return Ok(latest);
+            }
+            let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(redb::Error::from)?;
+            let signed = self.sign_into(&txn, &writer.frontier)?;
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(signed)
+        })
     }
 
     fn checkpoints(&self) -> Result<Vec<SignedCheckpoint>, LedgerError> {
-        let txn = self.read()?;
-        let table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
-        let mut all = Vec::new();
-        for row in table.iter().map_err(redb::Error::from)? {
-            let (_, note) = row.map_err(redb::Error::from)?;
-            let note = note.value().to_owned();
-            let checkpoint = self.key.verifier().open(&note)?;
-            all.push(SignedCheckpoint { checkpoint, note });
-        }
-        Ok(all)
+        guarded(|| {
+            let txn = self.read()?;
+            let table = txn.open_table(CHECKPOINTS).map_err(redb::Error::from)?;
+            let mut all = Vec::new();
+            for row in table.iter().map_err(redb::Error::from)? {
+                let (_, note) = row.map_err(redb::Error::from)?;
+                let note = note.value().to_owned();
+                let checkpoint = self.key.verifier().open(&note)?;
+                all.push(SignedCheckpoint { checkpoint, note });
+            }
+            Ok(all)
+        })
     }
 
     fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
-        let current = self.size()?;
-        if size > current || index >= size {
-            return Err(LedgerError::OutOfRange {
-                index: index.max(size),
-                size: current,
-            });
-        }
-        let txn = self.read()?;
-        merkle::inclusion_proof(index, size, &mut Self::node_reader(&txn)?)
+        guarded(|| {
+            let current = self.size()?;
+            if size > current || index >= size {
+                return Err(LedgerError::OutOfRange {
+                    index: index.max(size),
+                    size: current,
+                });
+            }
+            let txn = self.read()?;
+            merkle::inclusion_proof(index, size, &mut Self::node_reader(&txn)?)
+        })
     }
 
     fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LedgerError> {
-        let current = self.size()?;
-        if new > current || old > new {
-            return Err(LedgerError::OutOfRange {
-                index: old.max(new),
-                size: current,
-            });
-        }
-        let txn = self.read()?;
-        merkle::consistency_proof(old, new, &mut Self::node_reader(&txn)?)
+        guarded(|| {
+            let current = self.size()?;
+            if new > current || old > new {
+                return Err(LedgerError::OutOfRange {
+                    index: old.max(new),
+                    size: current,
+                });
+            }
+            let txn = self.read()?;
+            merkle::consistency_proof(old, new, &mut Self::node_reader(&txn)?)
+        })
     }
 
     fn prune(&self, index: u64, today: Date) -> Result<(), LedgerError> {
-        let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
-        let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(redb::Error::from)?;
-        // Retention reads the support ends: every row written first.
-        write_lookup_rows(&txn, writer.pending.iter(), writer.frontier.size())?;
-        let record = {
-            let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
-            let bytes = entries.get(index).map_err(redb::Error::from)?;
-            match bytes {
-                Some(bytes) => decode(index, bytes.value())?.record,
-                None => return Err(LedgerError::OutOfRange { index, size: 0 }),
-            }
-        };
-        let support_end = product_support_end(&txn, &record)?;
-        let until = retention::check_prunable(&record, support_end, today)?;
-        remove_entry(&txn, &record)?;
-        txn.open_table(PRUNED)
-            .map_err(redb::Error::from)?
-            .insert(index, until.to_string().as_str())
-            .map_err(redb::Error::from)?;
-        txn.commit().map_err(redb::Error::from)?;
-        writer.pending.clear();
-        writer.pending_since = None;
-        Ok(())
+        guarded(|| {
+            let mut writer = self.writer.lock().map_err(|_| LedgerError::Poisoned)?;
+            let mut txn = self.db.begin_write().map_err(redb::Error::from)?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(redb::Error::from)?;
+            // Retention reads the support ends: every row written first.
+            write_lookup_rows(&txn, writer.pending.iter(), writer.frontier.size())?;
+            let record = {
+                let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+                let bytes = entries.get(index).map_err(redb::Error::from)?;
+                match bytes {
+                    Some(bytes) => decode(index, bytes.value())?.record,
+                    None => return Err(LedgerError::OutOfRange { index, size: 0 }),
+                }
+            };
+            let support_end = product_support_end(&txn, &record)?;
+            let until = retention::check_prunable(&record, support_end, today)?;
+            remove_entry(&txn, &record)?;
+            txn.open_table(PRUNED)
+                .map_err(redb::Error::from)?
+                .insert(index, until.to_string().as_str())
+                .map_err(redb::Error::from)?;
+            txn.commit().map_err(redb::Error::from)?;
+            writer.pending.clear();
+            writer.pending_since = None;
+            Ok(())
+        })
     }
 
     fn audit(&self, key: &VerifierKey, today: Date) -> Result<AuditReport, LedgerError> {
-        let txn = self.read()?;
-        audit::audit(&audit::RedbSource::new(&txn)?, key, today)
+        guarded(|| {
+            let txn = self.read()?;
+            audit::audit(&audit::RedbSource::new(&txn)?, key, today)
+        })
     }
 }
 
@@ -785,18 +814,18 @@ impl Drop for RedbLedger {
     /// Writes the lookup rows still waiting, so that the next open has none
     /// to rebuild (were this to fail, the next open rebuilds them).
     fn drop(&mut self) {
-        let Ok(writer) = self.writer.get_mut() else {
-            return;
-        };
-        if writer.pending.is_empty() {
-            return;
-        }
-        let Ok(txn) = self.db.begin_write() else {
-            return;
-        };
-        if write_lookup_rows(&txn, writer.pending.iter(), writer.frontier.size()).is_ok() {
-            let _ = txn.commit();
-        }
+        let _ = guarded(|| {
+            let Ok(writer) = self.writer.get_mut() else {
+                return Ok(());
+            };
+            if writer.pending.is_empty() {
+                return Ok(());
+            }
+            let txn = self.db.begin_write().map_err(redb::Error::from)?;
+            write_lookup_rows(&txn, writer.pending.iter(), writer.frontier.size())?;
+            txn.commit().map_err(redb::Error::from)?;
+            Ok(())
+        });
     }
 }
 

@@ -83,11 +83,7 @@ impl DecisionSink for LedgerSink {
 fn submissions(record: &DecisionRecord<'_>) -> Result<Vec<Submission>, String> {
     let verdict = record.verdict;
     let time = verdict.evaluated_at();
-    let product: ProductId = verdict
-        .listing()
-        .product_id
-        .parse()
-        .map_err(|e| format!("product id: {e}"))?;
+    let product: ProductId = verdict.listing().product_id.clone();
     let release = Some(verdict.listing().version.clone()).filter(|v| !v.is_empty());
     let support_end = record
         .listing

@@ -398,8 +398,12 @@ mod tests {
             selection("limit=3"),
             Err(GatewayError::BadRequest(_))
         ));
-        let picked = selection("product=vaultkey%20desktop").unwrap();
-        assert_eq!(picked.product.unwrap().as_str(), "vaultkey desktop");
+        let picked = selection("product=vaultkey%2Ddesktop").unwrap();
+        assert_eq!(picked.product.unwrap().as_str(), "vaultkey-desktop");
+        assert!(matches!(
+            selection("product=vaultkey%20desktop"),
+            Err(GatewayError::BadRequest(_))
+        ));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use cragate_verifier::evidence::ProductId;
 use cragate_verifier::json::check_limits;
 use cragate_verifier::limits::MAX_JSON_DEPTH;
 use cragate_verifier::verdict::Verdict;
@@ -20,7 +21,7 @@ use crate::pipeline::record::DecisionRecord;
 use crate::pipeline::{
     Recording, cached_verdict, decide, decision_headers, evaluate, evidence, limits,
 };
-use crate::upstream::file::{MAX_PAGE, is_safe_id};
+use crate::upstream::file::MAX_PAGE;
 use crate::upstream::{HttpUpstream, Upstream, relay};
 
 /// Catalog page size when the client does not ask for one.
@@ -42,7 +43,7 @@ pub async fn submit(
     let listing_bytes = evidence(&body, &rule.listing_pointer, limit)?;
     let (listing, verdict) = evaluate(gateway, listing_bytes.clone()).await?;
     if let Some(id) = &captures.id
-        && id != listing.product_id()
+        && id.as_str() != listing.product_id().as_str()
     {
         return Err(GatewayError::BadRequest(format!(
             "the path names {id:?} but the listing is {:?}",
@@ -60,11 +61,6 @@ pub async fn submit(
     let mut response = match &gateway.upstream {
         Upstream::File(catalog) => {
             let id = listing.product_id();
-            if !is_safe_id(id) {
-                return Err(GatewayError::BadRequest(format!(
-                    "product.id {id:?} must be letters, digits, '.', '_' or '-' (at most 128)"
-                )));
-            }
             catalog.store_listing(id, listing_bytes).await?;
             gateway.accepted.add(listing.artifacts()).await?;
             let body = serde_json::to_vec_pretty(&*verdict)
@@ -107,7 +103,7 @@ pub async fn read(
         Upstream::File(catalog) => {
             let id = captures
                 .id
-                .filter(|id| is_safe_id(id))
+                .and_then(|id| id.parse::<ProductId>().ok())
                 .ok_or(GatewayError::NotFound)?;
             let bytes = catalog
                 .listing(&id, limit)
@@ -260,7 +256,7 @@ fn page_query(query: &str) -> Result<(Option<String>, usize), GatewayError> {
     let mut limit = DEFAULT_PAGE;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
-            Some(("after", id)) if is_safe_id(id) => after = Some(id.to_owned()),
+            Some(("after", id)) if id.parse::<ProductId>().is_ok() => after = Some(id.to_owned()),
             Some(("limit", n)) => {
                 limit = n
                     .parse::<usize>()

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use cragate_verifier::Digest;
+use cragate_verifier::evidence::ProductId;
 use tempfile::NamedTempFile;
 use tokio::io::AsyncReadExt;
 
@@ -46,7 +47,7 @@ impl FileCatalog {
     }
 
     /// Stores a listing under its product id.
-    pub async fn store_listing(&self, id: &str, bytes: Bytes) -> io::Result<()> {
+    pub async fn store_listing(&self, id: &ProductId, bytes: Bytes) -> io::Result<()> {
         let target = self.listings().join(format!("{id}.json"));
         let temp_dir = self.temp_dir();
         blocking(move || {
@@ -65,7 +66,7 @@ impl FileCatalog {
     }
 
     /// The listing stored under `id`, read up to `limit` bytes.
-    pub async fn listing(&self, id: &str, limit: u64) -> io::Result<Option<Bytes>> {
+    pub async fn listing(&self, id: &ProductId, limit: u64) -> io::Result<Option<Bytes>> {
         let path = self.listings().join(format!("{id}.json"));
         let file = match tokio::fs::File::open(path).await {
             Ok(file) => file,
@@ -139,23 +140,12 @@ impl FileCatalog {
     }
 }
 
-/// Whether `id` is usable as a file name in the catalog: letters, digits,
-/// `.`, `_`, `-`, not starting with `.`, at most 128 bytes.
-pub fn is_safe_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 fn list_ids(folder: &Path) -> io::Result<Vec<String>> {
     let mut ids = Vec::new();
     for entry in std::fs::read_dir(folder)? {
         let name = entry?.file_name();
         if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json"))
-            && is_safe_id(id)
+            && id.parse::<ProductId>().is_ok()
         {
             ids.push(id.to_owned());
         }
@@ -184,21 +174,13 @@ async fn blocking<T: Send + 'static>(
 mod tests {
     use super::*;
 
-    #[test]
-    fn unsafe_ids_are_refused() {
-        for bad in ["", ".hidden", "a/b", "..", "a b", &"x".repeat(129)] {
-            assert!(!is_safe_id(bad), "{bad:?}");
-        }
-        assert!(is_safe_id("acme-cam_x200.v2"));
-    }
-
     #[tokio::test]
     async fn listings_are_stored_and_paged() {
         let dir = tempfile::tempdir().unwrap();
         let catalog = FileCatalog::open(dir.path()).unwrap();
         for id in ["b", "a", "c"] {
             catalog
-                .store_listing(id, Bytes::from_static(b"{}"))
+                .store_listing(&id.parse().unwrap(), Bytes::from_static(b"{}"))
                 .await
                 .unwrap();
         }
@@ -206,9 +188,10 @@ mod tests {
         assert_eq!((page, more), (vec!["a".to_owned(), "b".to_owned()], true));
         let (page, more) = catalog.page(Some("b".into()), 2).await.unwrap();
         assert_eq!((page, more), (vec!["c".to_owned()], false));
-        assert_eq!(catalog.listing("a", 10).await.unwrap().unwrap(), "{}");
-        assert!(catalog.listing("a", 1).await.is_err());
-        assert!(catalog.listing("zz", 10).await.unwrap().is_none());
+        let id = |id: &str| id.parse::<ProductId>().unwrap();
+        assert_eq!(catalog.listing(&id("a"), 10).await.unwrap().unwrap(), "{}");
+        assert!(catalog.listing(&id("a"), 1).await.is_err());
+        assert!(catalog.listing(&id("zz"), 10).await.unwrap().is_none());
         let leftovers = std::fs::read_dir(catalog.temp_dir()).unwrap().count();
         assert_eq!(leftovers, 0);
     }

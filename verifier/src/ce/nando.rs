@@ -13,8 +13,8 @@ use super::{declared_body_number, declared_procedure};
 use crate::catalog::CheckId;
 use crate::doc::{is_cra, normalise};
 use crate::evidence::syntax::is_notified_body_number;
-use crate::json::{JsonLimitError, check_limits};
-use crate::limits::{MAX_JSON_DEPTH, MAX_NOTIFIED_BODY_LIST_BYTES};
+use crate::json::{self, JsonLimitError, ReadError};
+use crate::limits::NOTIFIED_BODY_LIST_JSON;
 use crate::policy::Context;
 use crate::verdict::Finding;
 
@@ -25,7 +25,8 @@ pub const NOTIFIED_BODIES_FORMAT: &str = "cragate.notified-bodies/v1";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotifiedBodyError {
-    /// Over the size or depth budget.
+    /// Refused by the JSON reader: over a budget, a key given twice, or not
+    /// an object.
     #[error(transparent)]
     Limits(#[from] JsonLimitError),
     /// Not the expected JSON shape.
@@ -83,15 +84,13 @@ struct RawList {
 impl NotifiedBodies {
     /// Parses a list from JSON bytes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, NotifiedBodyError> {
-        check_limits(
-            bytes,
-            "notified-body list",
-            MAX_NOTIFIED_BODY_LIST_BYTES,
-            MAX_JSON_DEPTH,
-        )?;
-        let raw: RawList = serde_json::from_slice(bytes).map_err(|e| NotifiedBodyError::Shape {
-            message: e.to_string(),
-        })?;
+        let raw: RawList =
+            json::read(bytes, &NOTIFIED_BODY_LIST_JSON).map_err(|error| match error {
+                ReadError::Refused(refusal) => NotifiedBodyError::Limits(refusal),
+                shape @ ReadError::Shape { .. } => NotifiedBodyError::Shape {
+                    message: shape.to_string(),
+                },
+            })?;
         if raw.format != NOTIFIED_BODIES_FORMAT {
             return Err(NotifiedBodyError::UnsupportedFormat { found: raw.format });
         }

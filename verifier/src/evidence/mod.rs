@@ -3,6 +3,7 @@
 
 mod checks;
 mod operators;
+mod product_id;
 mod raw;
 mod support;
 pub(crate) mod syntax;
@@ -11,13 +12,12 @@ use std::fmt;
 
 use crate::digest::{Digest, DigestError};
 use crate::doc::{DOC_FORMAT, RawDoc};
-use crate::json::{JsonLimitError, check_limits};
-use crate::limits::{
-    MAX_JSON_DEPTH, MAX_LISTING_ARTIFACTS, MAX_LISTING_ATTESTATIONS, MAX_LISTING_BYTES,
-};
+use crate::json::{self, JsonLimitError, ReadError};
+use crate::limits::{LISTING_JSON, MAX_LISTING_ARTIFACTS, MAX_LISTING_ATTESTATIONS};
 
 pub(crate) use checks::{evaluate as content_findings, usable_identifiers};
 pub(crate) use operators::steward_only;
+pub use product_id::{MAX_PRODUCT_ID_BYTES, ProductId, ProductIdError};
 pub use raw::{CePlacement, ProductKind, SbomFormatName};
 pub(crate) use raw::{Identifiers, Operator, RawListing};
 
@@ -28,7 +28,8 @@ pub const LISTING_FORMAT: &str = "cragate.listing/v1";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvidenceError {
-    /// Over the size or nesting budget.
+    /// Refused by the JSON reader: over a budget, a key given twice, or not
+    /// an object ([`json::check`]).
     #[error(transparent)]
     Limits(#[from] JsonLimitError),
     /// Not JSON, or not the shape of a listing.
@@ -53,6 +54,9 @@ pub enum EvidenceError {
         /// The format found.
         found: String,
     },
+    /// `product.id` cannot name the product in a store, a URL or the ledger.
+    #[error("product.id: {0}")]
+    ProductId(#[source] ProductIdError),
     /// `product.category` is not a category of Annex III or IV.
     #[error(
         "product.category {value:?} must be \"default\", \"class-i:<1-19>\", \"class-ii:<1-4>\" or \"critical:<1-3>\" (Annex III, Annex IV)"
@@ -156,36 +160,29 @@ pub struct Artifact {
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub(crate) raw: RawListing,
+    product_id: ProductId,
     category: Category,
     artifacts: Vec<Artifact>,
     digest: Digest,
 }
 
 impl Listing {
-    /// Parses a listing from its bytes, under [`MAX_LISTING_BYTES`] and
-    /// [`MAX_JSON_DEPTH`].
+    /// Parses a listing from its bytes through the JSON reader, under
+    /// [`LISTING_JSON`]: a listing with a key given twice anywhere in it (its
+    /// DoC, SBOM and bundles included) is unusable (RFC 8259 §4).
     pub fn from_json(bytes: &[u8]) -> Result<Self, EvidenceError> {
-        check_limits(bytes, "listing", MAX_LISTING_BYTES, MAX_JSON_DEPTH)?;
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let raw: RawListing =
-            serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-                EvidenceError::Shape {
-                    path: error.path().to_string(),
-                    message: error.inner().to_string(),
-                }
-            })?;
-        deserializer.end().map_err(|error| EvidenceError::Shape {
-            path: ".".into(),
-            message: error.to_string(),
+        let raw: RawListing = json::read(bytes, &LISTING_JSON).map_err(|error| match error {
+            ReadError::Refused(refusal) => EvidenceError::Limits(refusal),
+            ReadError::Shape { path, message } => EvidenceError::Shape { path, message },
         })?;
         let mut listing = Self::try_from(raw)?;
         listing.digest = Digest::of(bytes);
         Ok(listing)
     }
 
-    /// `product.id`.
-    pub fn product_id(&self) -> &str {
-        &self.raw.product.id
+    /// `product.id`, checked.
+    pub fn product_id(&self) -> &ProductId {
+        &self.product_id
     }
     /// `product.name`.
     pub fn product_name(&self) -> &str {
@@ -252,6 +249,8 @@ impl TryFrom<RawListing> for Listing {
                 found: doc.format.clone(),
             });
         }
+        let product_id =
+            ProductId::try_from(raw.product.id.clone()).map_err(EvidenceError::ProductId)?;
         let category =
             Category::parse(&raw.product.category).ok_or_else(|| EvidenceError::Category {
                 value: raw.product.category.clone(),
@@ -287,6 +286,7 @@ impl TryFrom<RawListing> for Listing {
             .collect::<Result<_, EvidenceError>>()?;
         Ok(Self {
             raw,
+            product_id,
             category,
             artifacts,
             digest: Digest::from_bytes([0; 32]),

@@ -82,3 +82,84 @@ fn sizes_are_integers_however_json_writes_them() {
         );
     }
 }
+
+/// Issue 9, finding 8: a JSON array with the fields in order was read as a
+/// listing (serde reads a struct from a sequence too).
+#[test]
+fn a_json_array_is_not_a_listing() {
+    let array = r#"["cragate.listing/v1",
+      {"id": "p", "name": "P", "version": "1", "kind": "software", "category": "default"},
+      {}, null, null, null, null, null, null, [], [], null]"#;
+    let error = Listing::from_json(array.as_bytes()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "listing must be a JSON object, not an array"
+    );
+}
+
+/// Issue 10, rule 16 (RFC 8259 §4): a key given twice anywhere in a listing
+/// makes it unusable, also inside the parts read as free JSON (the inline
+/// SBOM, a bundle, extra identifiers), where a parser would keep one value.
+#[test]
+fn a_key_given_twice_anywhere_makes_a_listing_unusable() {
+    let with = |extra: &str| MINIMAL.replacen('}', &format!("}}, {extra}"), 1);
+    for (extra, key, path) in [
+        (
+            r#""sbom": {"format": "cyclonedx", "document": {"bomFormat": "CycloneDX",
+              "metadata": {"component": {"name": "P", "name": "Other"}}}}"#,
+            "name",
+            "sbom.document.metadata.component",
+        ),
+        (
+            r#""attestations": [{"mediaType": "a", "mediaType": "b"}]"#,
+            "mediaType",
+            "attestations[0]",
+        ),
+        (
+            r#""artifacts": [{"name": "a", "digest": "sha256:00", "size": 1,
+              "signature": {"content": 1, "content": 2}}]"#,
+            "content",
+            "artifacts[0].signature",
+        ),
+    ] {
+        let listing = with(extra);
+        let error = Listing::from_json(listing.as_bytes()).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "listing has the key {key:?} twice in {path} (line"
+            )),
+            "{text}"
+        );
+    }
+    let identifiers = MINIMAL.replace(
+        r#""category": "class-i:3""#,
+        r#""category": "class-i:3", "identifiers": {"firmware": "1", "firmware": "2"}"#,
+    );
+    let error = Listing::from_json(identifiers.as_bytes()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(r#"the key "firmware" twice in product.identifiers"#),
+        "{error}"
+    );
+}
+
+/// Issue 9, finding 10: an unusable product id is the listing's fault,
+/// refused when the listing is read, before anything is decided or recorded.
+#[test]
+fn an_unusable_product_id_makes_the_listing_unusable() {
+    for bad in ["", "../../x", "a/b", "a\u{7}b"] {
+        let quoted = serde_json::to_string(bad).unwrap();
+        let listing = MINIMAL.replace(r#""id": "p""#, &format!(r#""id": {quoted}"#));
+        let error = Listing::from_json(listing.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().starts_with("product.id: product id"),
+            "{error}"
+        );
+    }
+    let long = MINIMAL.replace(r#""id": "p""#, &format!("\"id\": \"{}\"", "x".repeat(300)));
+    assert!(Listing::from_json(long.as_bytes()).is_err());
+    let listing = Listing::from_json(MINIMAL.as_bytes()).unwrap();
+    assert_eq!(listing.product_id().as_str(), "p");
+}

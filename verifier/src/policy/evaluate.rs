@@ -81,7 +81,7 @@ impl Policy {
                 digest: self.digest,
             },
             ListingRef {
-                product_id: listing.product_id().to_owned(),
+                product_id: listing.product_id().clone(),
                 version: listing.version().to_owned(),
                 digest: listing.digest(),
             },

@@ -173,3 +173,16 @@ fn a_presumption_list_of_the_wrong_kind_is_refused_at_its_line() {
         errors[0].message
     );
 }
+
+/// Issue 10, rule 16, for policies: TOML forbids defining a key twice
+/// (TOML 1.0, "Keys"), and a policy doing so is refused with the line of the
+/// second one, never read as either value.
+#[test]
+fn a_key_given_twice_makes_a_policy_unusable() {
+    let text =
+        "format = \"cragate.policy/v1\"\nname = \"x\"\n[sbom]\nrequired = true\nrequired = false\n";
+    let errors = compile(text).unwrap_err().errors;
+    assert_eq!(errors.first().map(|e| e.line), Some(5), "{errors:?}");
+    let tables = "format = \"cragate.policy/v1\"\nname = \"x\"\n[sbom]\nrequired = true\n[sbom]\n";
+    assert!(compile(tables).is_err());
+}

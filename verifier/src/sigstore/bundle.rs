@@ -19,11 +19,8 @@ use sigstore_verify::types::{Bundle as LibraryBundle, MediaType, SignatureConten
 
 use super::statement::Statement;
 use crate::digest::Digest;
-use crate::json::{JsonLimitError, check_limits};
-use crate::limits::{
-    MAX_BUNDLE_BYTES, MAX_CERTIFICATE_CHAIN, MAX_JSON_DEPTH, MAX_RFC3161_TIMESTAMPS,
-    MAX_TLOG_ENTRIES,
-};
+use crate::json::{self, JsonLimitError};
+use crate::limits::{BUNDLE_JSON, MAX_CERTIFICATE_CHAIN, MAX_RFC3161_TIMESTAMPS, MAX_TLOG_ENTRIES};
 
 /// A bundle that parsed and passed cragate's structural rules. It has not
 /// been verified: see [`super::verify`].
@@ -49,9 +46,10 @@ pub enum BundleVersion {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BundleError {
-    /// Over the size or depth budget.
+    /// Refused by the JSON reader: over a budget, a key given twice, or not
+    /// an object.
     #[error(transparent)]
-    Limit(#[from] JsonLimitError),
+    Limit(JsonLimitError),
     /// Not JSON at all.
     #[error("not valid JSON: {detail}")]
     Syntax {
@@ -129,9 +127,10 @@ pub enum BundleError {
 }
 
 impl Bundle {
-    /// Parses a bundle's JSON bytes.
+    /// Parses a bundle's JSON bytes, checked first by the JSON reader under
+    /// [`BUNDLE_JSON`].
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
-        check_limits(bytes, "bundle", MAX_BUNDLE_BYTES, MAX_JSON_DEPTH)?;
+        json::check(bytes, &BUNDLE_JSON)?;
         let inner = match parse_direct(bytes) {
             Some(inner) => inner,
             None => parse_with_diagnostics(bytes)?,
@@ -181,6 +180,15 @@ impl Bundle {
 /// line-wrapped base64 parses straight from the bytes. `None` sends the
 /// input down [`parse_with_diagnostics`], which accepts wrapped base64 and
 /// explains what is wrong with anything else.
+impl From<JsonLimitError> for BundleError {
+    fn from(error: JsonLimitError) -> Self {
+        match error {
+            JsonLimitError::NotJson { detail, .. } => Self::Syntax { detail },
+            other => Self::Limit(other),
+        }
+    }
+}
+
 fn parse_direct(bytes: &[u8]) -> Option<LibraryBundle> {
     #[derive(serde::Deserialize)]
     struct MediaTypeProbe {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::digest::Digest;
+use crate::json;
+use crate::limits::STATEMENT_JSON;
 
 /// The in-toto payload type of a DSSE envelope.
 pub const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
@@ -81,7 +83,7 @@ impl Statement {
             });
         }
         let raw: RawStatement =
-            serde_json::from_slice(payload).map_err(|e| StatementError::Malformed {
+            json::read(payload, &STATEMENT_JSON).map_err(|e| StatementError::Malformed {
                 detail: e.to_string(),
             })?;
         if !STATEMENT_TYPES.contains(&raw.statement_type.as_str()) {
@@ -117,5 +119,35 @@ impl Statement {
         self.subjects
             .iter()
             .any(|s| s.sha256.as_ref() == Some(digest))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10, rule 16: the signed DoC or SBOM is the predicate of a DSSE
+    /// payload, which the listing's check cannot see into; a key given twice
+    /// there makes the statement unusable too.
+    #[test]
+    fn a_key_given_twice_in_a_signed_predicate_makes_the_statement_unusable() {
+        let payload = |manufacturer: &str| {
+            format!(
+                r#"{{"_type": "https://in-toto.io/Statement/v1",
+                "subject": [{{"name": "f", "digest": {{"sha256": "00"}}}}],
+                "predicateType": "https://cragate.dev/doc/v1",
+                "predicate": {{"format": "cragate.doc/v1", "manufacturer": {manufacturer}}}}}"#
+            )
+        };
+        let once = payload(r#"{"name": "A"}"#);
+        assert!(Statement::parse(IN_TOTO_PAYLOAD_TYPE, once.as_bytes()).is_ok());
+        let twice = payload(r#"{"name": "A", "name": "B"}"#);
+        let error = Statement::parse(IN_TOTO_PAYLOAD_TYPE, twice.as_bytes()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains(r#"the key "name" twice in predicate.manufacturer"#),
+            "{error}"
+        );
     }
 }

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use crate::digest::Digest;
-use crate::json::{JsonLimitError, check_limits};
-use crate::limits::{MAX_JSON_DEPTH, MAX_TRUSTED_ROOT_BYTES};
+use crate::json::{self, JsonLimitError};
+use crate::limits::TRUSTED_ROOT_JSON;
 
 /// A parsed trusted root with its keys and authorities prepared once, so
 /// that each verification pays only for its signature checks.
@@ -17,7 +17,8 @@ pub struct TrustRoot {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrustRootError {
-    /// Over the size or depth budget.
+    /// Refused by the JSON reader: over a budget, a key given twice, or not
+    /// an object.
     #[error(transparent)]
     Limit(#[from] JsonLimitError),
     /// Not a trusted root document.
@@ -37,12 +38,7 @@ pub enum TrustRootError {
 impl TrustRoot {
     /// Parses and prepares a `trusted_root.json` document.
     pub fn from_json(bytes: &[u8]) -> Result<Self, TrustRootError> {
-        check_limits(
-            bytes,
-            "trusted root",
-            MAX_TRUSTED_ROOT_BYTES,
-            MAX_JSON_DEPTH,
-        )?;
+        json::check(bytes, &TRUSTED_ROOT_JSON)?;
         let text = std::str::from_utf8(bytes).map_err(|e| TrustRootError::Malformed {
             detail: e.to_string(),
         })?;
