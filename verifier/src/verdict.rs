@@ -2,7 +2,7 @@
 //! person can act on, and the decision the policy draws from them.
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::CheckId;
 use crate::digest::Digest;
@@ -45,8 +45,9 @@ pub enum Mode {
     Audit,
 }
 
-/// The outcome of an evaluation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The outcome of an evaluation. Its names (`allow`, `deny`, `warn`) are
+/// also how the ledger records a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Decision {
@@ -57,6 +58,26 @@ pub enum Decision {
     /// Something failed but the policy lets the listing through: a check set
     /// to warn, or any check in audit mode.
     Warn,
+}
+
+impl Decision {
+    /// Whether the listing may be made available: `allow` and `warn` let it
+    /// through, `deny` does not.
+    pub fn accepts(self) -> bool {
+        match self {
+            Self::Allow | Self::Warn => true,
+            Self::Deny => false,
+        }
+    }
+
+    /// The decision's name: `allow`, `deny` or `warn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+            Self::Warn => "warn",
+        }
+    }
 }
 
 /// One check's result in a verdict.
@@ -255,5 +276,7 @@ mod tests {
         assert_eq!(decide(Mode::Enforce, warn), Decision::Warn);
         let clean = vec![result(Outcome::NotApplicable, Severity::Required)];
         assert_eq!(decide(Mode::Enforce, clean), Decision::Allow);
+        assert!(Decision::Allow.accepts() && Decision::Warn.accepts());
+        assert!(!Decision::Deny.accepts());
     }
 }

@@ -165,23 +165,21 @@ pub async fn decide(
     if let Recording::New(record) = recording {
         gateway.decisions.record(record).await?;
     }
-    match verdict.decision() {
-        Decision::Allow | Decision::Warn => Ok(()),
-        _ => Err(GatewayError::Rejected(Box::new((**verdict).clone()))),
+    if verdict.decision().accepts() {
+        return Ok(());
     }
+    Err(GatewayError::Rejected(Box::new((**verdict).clone())))
 }
 
 /// Headers that tell the client what was decided: `Cragate-Decision`, and a
 /// `Warning` when the listing passed with failed checks (audit mode or
 /// checks set to warn).
 pub fn decision_headers(response: &mut Response<Body>, verdict: &Verdict) {
-    let decision = match verdict.decision() {
-        Decision::Allow => "allow",
-        Decision::Warn => "warn",
-        _ => "deny",
-    };
     let headers = response.headers_mut();
-    headers.insert("cragate-decision", HeaderValue::from_static(decision));
+    headers.insert(
+        "cragate-decision",
+        HeaderValue::from_static(verdict.decision().as_str()),
+    );
     if verdict.decision() == Decision::Warn {
         let failed: Vec<&str> = verdict.failed().map(|c| c.id.id()).collect();
         let text = format!(

@@ -17,11 +17,10 @@ use std::sync::Arc;
 use crate::ledger::appender::{AppendError, Appender};
 use crate::ledger::entry::{
     Client, Direction, DocumentKind, Entry, EntryBody, Operator, OperatorId, ProductId, Submission,
-    Verdict as LedgerVerdict,
 };
 use cragate_verifier::Digest;
 use cragate_verifier::evidence::Listing;
-use cragate_verifier::verdict::{Decision, Verdict};
+use cragate_verifier::verdict::Verdict;
 use futures_util::future::try_join_all;
 use jiff::civil::Date;
 
@@ -103,11 +102,7 @@ fn submissions(record: &DecisionRecord<'_>) -> Result<Vec<Submission>, String> {
         body: EntryBody::Decision {
             product: product.clone(),
             release: release.clone(),
-            verdict: match verdict.decision() {
-                Decision::Allow => LedgerVerdict::Allow,
-                Decision::Warn => LedgerVerdict::Warn,
-                _ => LedgerVerdict::Deny,
-            },
+            verdict: verdict.decision(),
             policy: verdict.policy().digest,
             evidence,
             client: Client {
@@ -146,7 +141,7 @@ fn submissions(record: &DecisionRecord<'_>) -> Result<Vec<Submission>, String> {
             report,
         )?,
     ];
-    let accepted = matches!(verdict.decision(), Decision::Allow | Decision::Warn);
+    let accepted = verdict.decision().accepts();
     if let (true, true, Some((name, address))) = (
         record.submission,
         accepted,

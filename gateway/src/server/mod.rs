@@ -12,7 +12,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cragate_verifier::policy::Policy;
-use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 
@@ -248,7 +247,7 @@ async fn rebuild_index(
     let now = Timestamp::now();
     for (id, bytes) in catalog.all_listings(limit)? {
         match policies::evaluate(policy, &bytes, now) {
-            Ok((listing, verdict)) if verdict.decision() != Decision::Deny => {
+            Ok((listing, verdict)) if verdict.decision().accepts() => {
                 index.add(listing.artifacts()).await?;
             }
             Ok(_) => eprintln!("cragate: stored listing {id} no longer passes the policy"),
