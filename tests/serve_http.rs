@@ -5,38 +5,11 @@ use std::path::Path;
 
 use crate::serve_util::*;
 
-const ROUTES: &str = r#"
-[[routes]]
-method = "PUT"
-path = "/store/listings/{id}.json"
-kind = "listing-submission"
-
-[[routes]]
-method = "GET"
-path = "/store/listings/{id}.json"
-kind = "listing-read"
-
-[[routes]]
-method = "GET"
-path = "/store/listings/"
-kind = "catalog-read"
-
-[[routes]]
-method = "PUT"
-path = "/store/artifacts/{digest}"
-kind = "artifact-upload"
-
-[[routes]]
-method = "GET"
-path = "/store/artifacts/{digest}"
-kind = "download"
-"#;
-
 fn front(nginx: &Nginx, extra: &str) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cragate.toml");
     let text = format!(
-        "upstream = \"http://127.0.0.1:{}\"\n{extra}\n{ROUTES}",
+        "upstream = \"http://127.0.0.1:{}\"\n{extra}\n{STORE_ROUTES}",
         nginx.port
     );
     std::fs::write(&config, text).unwrap();

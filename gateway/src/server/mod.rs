@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{Config, UpstreamConfig, policies};
 use crate::http::auth::AdminAuth;
+use crate::http::budget::ByteBudget;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
 use crate::pipeline::index::AcceptedIndex;
@@ -109,6 +110,7 @@ impl Gateway {
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
+            listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),
             policy: Arc::new(policy),
             upstream,
             accepted,

@@ -139,11 +139,15 @@ impl FileCatalog {
     }
 }
 
+/// Longest product id the catalog stores, in bytes: a file name of
+/// `<id>.json` stays far below the 255 bytes file systems allow.
+pub const MAX_ID_BYTES: usize = 128;
+
 /// Whether `id` is usable as a file name in the catalog: letters, digits,
-/// `.`, `_`, `-`, not starting with `.`, at most 128 bytes.
+/// `.`, `_`, `-`, not starting with `.`, at most [`MAX_ID_BYTES`].
 pub fn is_safe_id(id: &str) -> bool {
     !id.is_empty()
-        && id.len() <= 128
+        && id.len() <= MAX_ID_BYTES
         && !id.starts_with('.')
         && id
             .bytes()

@@ -18,6 +18,7 @@ pub use file::FileCatalog;
 pub use http::HttpUpstream;
 
 use crate::http::body::{Body, BodyError};
+use crate::http::error::IdProblem;
 
 /// The upstream in use.
 #[derive(Debug)]
@@ -34,6 +35,18 @@ impl Upstream {
         match self {
             Self::File(catalog) => tokio::fs::metadata(catalog.temp_dir()).await.is_ok(),
             Self::Http(upstream) => upstream.reachable().await,
+        }
+    }
+
+    /// Whether the upstream can store a listing under `id`: the file
+    /// catalog needs a file name ([`file::is_safe_id`]); an HTTP upstream
+    /// gets the id in the path the client chose, which the route checks.
+    pub fn check_id(&self, id: &str) -> Result<(), IdProblem> {
+        match self {
+            Self::File(_) if !file::is_safe_id(id) => Err(IdProblem::NotAFileName {
+                max: file::MAX_ID_BYTES,
+            }),
+            _ => Ok(()),
         }
     }
 
