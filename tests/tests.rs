@@ -14,6 +14,7 @@ mod cra_check;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;
+mod pipeline;
 mod postgres_util;
 mod readme;
 mod serve;

@@ -102,8 +102,9 @@ impl Accepted {
 ///    recorded for a listing that is then refused;
 /// 4. **halt state**: (not built yet: a halted product will be refused
 ///    here, before the decision is recorded);
-/// 5. **decision sink** ([`decide`]): counted and recorded before any
-///    answer; a denial ends here as [`ErrorKind::Rejected`].
+/// 5. **decision sink**: a verdict computed now is recorded before any
+///    answer (and only then cached), then counted ([`decide`]); a denial
+///    ends here as [`ErrorKind::Rejected`].
 pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accepted, GatewayError> {
     let Candidate {
         document,
@@ -135,9 +136,6 @@ pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accept
                 verdict,
                 artifacts: parsed.artifacts().into(),
             };
-            if purpose == Purpose::Read {
-                gateway.cache.put(key, judged.clone());
-            }
             (judged, Some(parsed))
         }
     };
@@ -149,13 +147,21 @@ pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accept
         }
         _ => None,
     };
-    let record = parsed.as_ref().map(|parsed| DecisionRecord {
-        verdict,
-        listing: parsed,
-        listing_bytes: &listing,
-        peer,
-    });
-    decide(gateway, verdict, record).await?;
+    if let Some(parsed) = &parsed {
+        let record = DecisionRecord {
+            verdict,
+            listing: parsed,
+            listing_bytes: &listing,
+            peer,
+        };
+        gateway.decisions.record(record).await?;
+        // Cached only once recorded: a verdict from the cache is one the
+        // ledger holds.
+        if purpose == Purpose::Read {
+            gateway.cache.put(key, judged.clone());
+        }
+    }
+    decide(gateway, verdict)?;
     Ok(Accepted {
         document,
         listing,
@@ -196,19 +202,12 @@ pub async fn evaluate(
     Ok((listing, Arc::new(verdict)))
 }
 
-/// Decision phase: counts the verdict, hands a verdict computed now to the
-/// decision sink (one from the cache was recorded when it was computed),
-/// and turns a denial into the error that answers it. A denial answers
-/// the client's request (`422`), whoever stored the listing.
-pub async fn decide(
-    gateway: &Gateway,
-    verdict: &Arc<Verdict>,
-    record: Option<DecisionRecord<'_>>,
-) -> Result<(), GatewayError> {
+/// Decision phase, once a verdict computed now is recorded (one from the
+/// cache was recorded when it was computed): counts the verdict and turns
+/// a denial into the error that answers it. A denial answers the client's
+/// request (`422`), whoever stored the listing.
+pub fn decide(gateway: &Gateway, verdict: &Arc<Verdict>) -> Result<(), GatewayError> {
     gateway.metrics.decision(verdict);
-    if let Some(record) = record {
-        gateway.decisions.record(record).await?;
-    }
     if verdict.decision().accepts() {
         return Ok(());
     }
