@@ -410,6 +410,30 @@ impl fmt::Display for Excerpt {
     }
 }
 
+/// Longest log line an error writes, in characters: a message can carry
+/// text from a client or an upstream (a parser's message quotes the value
+/// it refused), which must not fill the log.
+pub const MAX_LOG_CHARS: usize = 1000;
+
+/// An error as one log line: control characters escaped (no forged lines),
+/// cut after [`MAX_LOG_CHARS`] characters.
+pub fn log_line(error: &impl fmt::Display) -> String {
+    let text = error.to_string();
+    let mut line = String::with_capacity(text.len().min(MAX_LOG_CHARS));
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX_LOG_CHARS {
+            line.push_str(&format!("... ({} bytes)", text.len()));
+            break;
+        }
+        if c.is_control() {
+            line.extend(c.escape_debug());
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
 /// The response for an error: an RFC 9457 problem document. A rejected
 /// listing carries the failed checks, each with the article it serves.
 pub fn error_response(error: &GatewayError) -> Response<Body> {
@@ -654,6 +678,19 @@ mod tests {
             Refusal::CredentialsRequired,
         )));
         assert!(login.headers().contains_key(header::WWW_AUTHENTICATE));
+    }
+
+    #[test]
+    fn log_lines_are_one_line_and_bounded() {
+        let error = GatewayError::upstream(ErrorKind::BadRequest(format!(
+            "a\nforged line {}",
+            "x".repeat(5000)
+        )));
+        let line = log_line(&error);
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("a\\nforged"), "{line}");
+        assert!(line.chars().count() < MAX_LOG_CHARS + 30, "{}", line.len());
+        assert!(line.ends_with(" bytes)"), "{line}");
     }
 
     #[test]

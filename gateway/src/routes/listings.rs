@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{Captures, RouteRule};
 use crate::http::body::{Body, BodyLimits, empty, full, read_limited};
 use crate::http::budget::Reservation;
-use crate::http::error::{DocumentError, ErrorKind, ErrorSource, GatewayError};
+use crate::http::error::{DocumentError, ErrorKind, ErrorSource, GatewayError, log_line};
 use crate::pipeline::{Candidate, Gateway, Purpose, decision_headers, hold_listing, judge, stored};
 use crate::upstream::file::{MAX_PAGE, is_safe_id};
 use crate::upstream::{HttpUpstream, Upstream, relay};
@@ -229,7 +229,10 @@ async fn filter_page(
                 ErrorKind::MalformedListing(_)
                 | ErrorKind::Document(_)
                 | ErrorKind::ProductId { .. } => {
-                    eprintln!("cragate: catalog-read: an entry withheld: {error}");
+                    eprintln!(
+                        "cragate: catalog-read: an entry withheld: {}",
+                        log_line(&error)
+                    );
                 }
                 _ => return Err(error),
             },

@@ -27,7 +27,7 @@ use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 
 use crate::http::body::Body;
-use crate::http::error::{ErrorKind, Excerpt, GatewayError, error_response};
+use crate::http::error::{ErrorKind, Excerpt, GatewayError, error_response, log_line};
 use crate::http::path::{NormalPath, PathError};
 use crate::pipeline::{Connection, Gateway, authorize};
 
@@ -165,7 +165,7 @@ pub async fn handle(
         .await
         .unwrap_or_else(|error| {
             if error.is_logged() {
-                eprintln!("cragate: {name}: {error}");
+                eprintln!("cragate: {name}: {}", log_line(&error));
             }
             error_response(&error)
         });
