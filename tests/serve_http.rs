@@ -177,15 +177,7 @@ fn catalog_reads_through_an_http_upstream_pass_only_accepted_listings() {
 #[test]
 fn catalog_pages_with_listings_pass_only_accepted_entries() {
     let nginx = Nginx::start();
-    let rule = r#"
-[[routes]]
-method = "GET"
-path = "/store/pages/{id}.json"
-kind = "catalog-read"
-listings_pointer = "/items"
-listing_pointer = "/listing"
-"#;
-    let gateway = front(&nginx, rule);
+    let gateway = front(&nginx, PAGES_ROUTE);
     let json = |path: &std::path::Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     };

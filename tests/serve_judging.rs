@@ -6,13 +6,6 @@ use serde_json::{Value, json};
 
 use crate::serve_util::*;
 
-/// The accepted listing with another `product.id`.
-fn accepted_with_id(id: &str) -> Vec<u8> {
-    let mut listing = accepted_json();
-    listing["product"]["id"] = Value::String(id.to_owned());
-    serde_json::to_vec(&listing).unwrap()
-}
-
 /// The accepted listing as a JSON array of its members' values, in the
 /// order the listing format declares them (a struct reader that also takes
 /// sequences would read it as the listing).
@@ -47,12 +40,7 @@ fn unsafe_catalog_ids_leave_no_decision_and_no_supply_link_on_the_ledger() {
         assert_eq!(reply.status, 400, "{id}: {reply:?}");
         assert_eq!(reply.json()["source"], "client", "{reply:?}");
     }
-    let records = gateway.ledger();
-    assert!(
-        records.is_empty(),
-        "the ledger records {:?}",
-        kinds(&records)
-    );
+    gateway.assert_ledger_empty();
 }
 
 #[test]
@@ -68,12 +56,7 @@ fn unusable_product_ids_are_the_clients_error_and_are_not_echoed_whole() {
         assert!(!detail.contains(&long), "the whole id is echoed: {detail}");
         assert!(detail.len() < 300, "{detail}");
     }
-    let records = gateway.ledger();
-    assert!(
-        records.is_empty(),
-        "the ledger records {:?}",
-        kinds(&records)
-    );
+    gateway.assert_ledger_empty();
 }
 
 #[test]
@@ -121,7 +104,7 @@ fn a_json_array_is_not_a_listing_on_any_route() {
     let array = accepted_as_array();
     let reply = send_json("POST", &gateway.url("/v1/listings"), &array);
     assert_eq!(reply.status, 400, "{reply:?}");
-    assert!(gateway.ledger().is_empty());
+    gateway.assert_ledger_empty();
 
     let nginx = Nginx::start();
     let front = Gateway::fronting(&nginx, "");
@@ -193,15 +176,7 @@ fn the_listing_forwarded_inside_an_envelope_is_the_listing_judged() {
 #[ignore = "the verifier's JSON reader does not refuse duplicate keys yet"]
 fn duplicate_keys_are_refused_on_every_route() {
     let nginx = Nginx::start();
-    let rule = r#"
-[[routes]]
-method = "GET"
-path = "/store/pages/{id}.json"
-kind = "catalog-read"
-listings_pointer = "/items"
-listing_pointer = "/listing"
-"#;
-    let gateway = Gateway::fronting(&nginx, &format!("{ENVELOPES}{rule}"));
+    let gateway = Gateway::fronting(&nginx, &format!("{ENVELOPES}{PAGES_ROUTE}"));
     let accepted = std::fs::read_to_string(accepted_listing()).unwrap();
     let rejected = std::fs::read_to_string(rejected_listing()).unwrap();
     // A store that keeps the first of two equal keys would see the

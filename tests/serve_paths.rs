@@ -3,15 +3,7 @@
 //! segment, forwarded paths are normalised, and a listing is served only
 //! under its own `product.id`.
 
-use serde_json::Value;
-
 use crate::serve_util::*;
-
-fn listing_with_id(id: &str) -> Vec<u8> {
-    let mut listing = accepted_json();
-    listing["product"]["id"] = Value::String(id.to_owned());
-    serde_json::to_vec(&listing).unwrap()
-}
 
 #[test]
 fn an_encoded_slash_in_a_capture_cannot_overwrite_another_path() {
@@ -32,7 +24,7 @@ fn an_encoded_slash_in_a_capture_cannot_overwrite_another_path() {
     ];
     for (capture, id) in attacks {
         let url = gateway.url(&format!("/store/listings/{capture}.json"));
-        let reply = send_json_as_is("PUT", &url, &listing_with_id(id));
+        let reply = send_json_as_is("PUT", &url, &accepted_with_id(id));
         assert_eq!(reply.status, 400, "{capture}: {reply:?}");
         assert_eq!(reply.json()["type"], "urn:cragate:problem:bad-path");
         assert_eq!(
@@ -42,15 +34,10 @@ fn an_encoded_slash_in_a_capture_cannot_overwrite_another_path() {
         );
     }
     for dots in ["/store/listings/./x.json", "/store/listings/%2e%2e/x.json"] {
-        let reply = send_json_as_is("PUT", &gateway.url(dots), &listing_with_id("x"));
+        let reply = send_json_as_is("PUT", &gateway.url(dots), &accepted_with_id("x"));
         assert_eq!(reply.status, 400, "{dots}: {reply:?}");
     }
-    let records = gateway.ledger();
-    assert!(
-        records.is_empty(),
-        "the ledger records {:?}",
-        kinds(&records)
-    );
+    gateway.assert_ledger_empty();
 }
 
 #[test]
@@ -94,31 +81,11 @@ fn a_listing_read_is_served_only_under_its_own_product_id() {
     let read = curl(&gateway.url("/store/listings/someone-else.json"), &[]);
     assert_eq!(read.status, 502, "{read:?}");
     assert_eq!(read.json()["source"], "upstream");
-    let records = gateway.ledger();
-    assert!(
-        records.is_empty(),
-        "the ledger records {:?}",
-        kinds(&records)
-    );
+    gateway.assert_ledger_empty();
 }
 
 /// Sends `body` as JSON with `method`, the URL's path sent as it is
 /// written (curl would otherwise resolve `.` and `..` itself).
 fn send_json_as_is(method: &str, url: &str, body: &[u8]) -> Reply {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("body.json");
-    std::fs::write(&path, body).unwrap();
-    let data = format!("@{}", path.display());
-    curl(
-        url,
-        &[
-            "--path-as-is",
-            "-X",
-            method,
-            "-H",
-            "content-type: application/json",
-            "--data-binary",
-            &data,
-        ],
-    )
+    send_json_with(method, url, body, &["--path-as-is"])
 }

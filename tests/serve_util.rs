@@ -196,6 +196,16 @@ impl Gateway {
         curl(&self.url(path), &["-H", &header])
     }
 
+    /// Fails when the ledger records anything.
+    pub fn assert_ledger_empty(&self) {
+        let records = self.ledger();
+        assert!(
+            records.is_empty(),
+            "the ledger records {:?}",
+            kinds(&records)
+        );
+    }
+
     /// Every record on the ledger, read through the admin API.
     pub fn ledger(&self) -> Vec<Value> {
         let reply = self.admin("/v1/admin/ledger/entries");
@@ -226,22 +236,44 @@ pub fn rejected_json() -> Value {
 
 /// Sends `body` with `method` to `url` as JSON.
 pub fn send_json(method: &str, url: &str, body: &[u8]) -> Reply {
+    send_json_with(method, url, body, &[])
+}
+
+/// [`send_json`] with more curl arguments.
+pub fn send_json_with(method: &str, url: &str, body: &[u8], extra: &[&str]) -> Reply {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("body.json");
     std::fs::write(&path, body).unwrap();
     let data = format!("@{}", path.display());
-    curl(
-        url,
-        &[
-            "-X",
-            method,
-            "-H",
-            "content-type: application/json",
-            "--data-binary",
-            &data,
-        ],
-    )
+    let mut args = vec![
+        "-X",
+        method,
+        "-H",
+        "content-type: application/json",
+        "--data-binary",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    curl(url, &args)
 }
+
+/// The accepted listing with another `product.id`.
+pub fn accepted_with_id(id: &str) -> Vec<u8> {
+    let mut listing = accepted_json();
+    listing["product"]["id"] = Value::String(id.to_owned());
+    serde_json::to_vec(&listing).unwrap()
+}
+
+/// A rule for catalog pages of [`Nginx`] under `/store/pages/` that carry
+/// listings: entries under `/items`, each with its listing at `/listing`.
+pub const PAGES_ROUTE: &str = r#"
+[[routes]]
+method = "GET"
+path = "/store/pages/{id}.json"
+kind = "catalog-read"
+listings_pointer = "/items"
+listing_pointer = "/listing"
+"#;
 
 /// A running nginx serving a writable folder under `/store/` (WebDAV PUT),
 /// stopped when dropped.
