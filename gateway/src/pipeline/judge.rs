@@ -116,34 +116,12 @@ pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accept
     } = candidate;
     let limit = gateway.config.limits.max_listing_bytes;
     let listing = listing_at(&document, pointer, limit, from)?;
-    let key = VerdictKey::new(
-        gateway.digests.digest(&listing),
-        gateway.policy.digest(),
-        Timestamp::now(),
-    );
-    let cached = match purpose {
-        Purpose::Read => gateway.cache.get(&key),
-        Purpose::Submission => None,
-    };
-    if purpose == Purpose::Read {
-        gateway.metrics.cache(cached.is_some());
-    }
-    let (judged, parsed) = match cached {
-        Some(judged) => (judged, None),
-        None => {
-            let (parsed, verdict) = evaluate(gateway, listing.clone(), from).await?;
-            let judged = Judged {
-                verdict,
-                artifacts: parsed.artifacts().into(),
-            };
-            (judged, Some(parsed))
-        }
-    };
+    let (judged, parsed, key) = verdict(gateway, &listing, from, purpose).await?;
     let verdict = &judged.verdict;
     validate_id(gateway, &verdict.listing().product_id, bound_id, from)?;
     let supply = match (&parsed, purpose) {
         (Some(parsed), Purpose::Submission) if verdict.decision().accepts() => {
-            SupplyLink::of(parsed, verdict).map_err(GatewayError::client)?
+            SupplyLink::of(parsed, verdict).map_err(|kind| GatewayError::new(kind, from))?
         }
         _ => None,
     };
@@ -168,6 +146,35 @@ pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accept
         judged,
         supply,
     })
+}
+
+/// Verifier and policy phases for `purpose`: a read's verdict from the
+/// cache when it holds one (the listing then comes back unparsed), else
+/// the listing parsed and evaluated now; with the cache key.
+async fn verdict(
+    gateway: &Gateway,
+    listing: &Bytes,
+    from: ErrorSource,
+    purpose: Purpose,
+) -> Result<(Judged, Option<Listing>, VerdictKey), GatewayError> {
+    let key = VerdictKey::new(
+        gateway.digests.digest(listing),
+        gateway.policy.digest(),
+        Timestamp::now(),
+    );
+    if purpose == Purpose::Read {
+        let cached = gateway.cache.get(&key);
+        gateway.metrics.cache(cached.is_some());
+        if let Some(judged) = cached {
+            return Ok((judged, None, key));
+        }
+    }
+    let (parsed, verdict) = evaluate(gateway, listing.clone(), from).await?;
+    let judged = Judged {
+        verdict,
+        artifacts: parsed.artifacts().into(),
+    };
+    Ok((judged, Some(parsed), key))
 }
 
 /// After an accepted submission is stored: records the inbound supply
