@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use cragate::config::{Config, Overrides, policies};
 use cragate::http::error::{ErrorKind, ErrorSource};
-use cragate::ledger::LedgerStore;
 use cragate::pipeline::{Candidate, Gateway, Purpose, judge, stored};
 use serde_json::Value;
 
