@@ -5,12 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use cragate::ledger::entry::{
-    Client, Direction, DocumentKind, Entry, EntryBody, Operator, Verdict,
-};
+use cragate::ledger::entry::{Client, Direction, DocumentKind, Entry, EntryBody, Operator};
 use cragate::ledger::schema::{ENTRIES, META, META_SCHEMA_VERSION};
 use cragate::ledger::{DataDir, Location, StoreOptions, Submission};
 use cragate_verifier::Digest;
+use cragate_verifier::verdict::Decision;
 use redb::ReadableTable;
 
 use crate::util::{cragate, python_verify_export, stderr, verify_export};
@@ -64,9 +63,9 @@ pub(crate) fn decision(n: u64, product: &str) -> Submission {
             product: product.parse().unwrap(),
             release: Some(format!("1.{n}")),
             verdict: if n.is_multiple_of(5) {
-                Verdict::Deny
+                Decision::Deny
             } else {
-                Verdict::Allow
+                Decision::Allow
             },
             policy: Digest::of(b"importer.toml"),
             evidence: vec![Digest::of(&n.to_be_bytes())],

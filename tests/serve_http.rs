@@ -5,38 +5,11 @@ use std::path::Path;
 
 use crate::serve_util::*;
 
-const ROUTES: &str = r#"
-[[routes]]
-method = "PUT"
-path = "/store/listings/{id}.json"
-kind = "listing-submission"
-
-[[routes]]
-method = "GET"
-path = "/store/listings/{id}.json"
-kind = "listing-read"
-
-[[routes]]
-method = "GET"
-path = "/store/listings/"
-kind = "catalog-read"
-
-[[routes]]
-method = "PUT"
-path = "/store/artifacts/{digest}"
-kind = "artifact-upload"
-
-[[routes]]
-method = "GET"
-path = "/store/artifacts/{digest}"
-kind = "download"
-"#;
-
 fn front(nginx: &Nginx, extra: &str) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cragate.toml");
     let text = format!(
-        "upstream = \"http://127.0.0.1:{}\"\n{extra}\n{ROUTES}",
+        "upstream = \"http://127.0.0.1:{}\"\n{extra}\n{STORE_ROUTES}",
         nginx.port
     );
     std::fs::write(&config, text).unwrap();
@@ -204,15 +177,7 @@ fn catalog_reads_through_an_http_upstream_pass_only_accepted_listings() {
 #[test]
 fn catalog_pages_with_listings_pass_only_accepted_entries() {
     let nginx = Nginx::start();
-    let rule = r#"
-[[routes]]
-method = "GET"
-path = "/store/pages/{id}.json"
-kind = "catalog-read"
-listings_pointer = "/items"
-listing_pointer = "/listing"
-"#;
-    let gateway = front(&nginx, rule);
+    let gateway = front(&nginx, PAGES_ROUTE);
     let json = |path: &std::path::Path| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
     };

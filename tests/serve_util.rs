@@ -35,6 +35,14 @@ pub fn sha256(path: &Path) -> String {
     format!("sha256:{}", text.split_whitespace().next().unwrap())
 }
 
+/// `sha256:<hex>` of `bytes`, computed by coreutils.
+pub fn sha256_of(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bytes");
+    std::fs::write(&path, bytes).unwrap();
+    sha256(&path)
+}
+
 /// A running `cragate serve`, stopped when dropped.
 pub struct Gateway {
     child: Child,
@@ -124,6 +132,148 @@ impl Drop for Gateway {
         let _ = self.child.wait();
     }
 }
+
+/// The admin bearer token of gateways started with [`Gateway::with_config`].
+pub const ADMIN_TOKEN: &str = "5b0e3c9f1a7d4e2f8b6a1c3d5e7f9a0b2c4d6e8f";
+
+/// Route rules for the `/store/` folder of [`Nginx`]: listings as
+/// `/store/listings/{id}.json`, artifacts as `/store/artifacts/{digest}`.
+pub const STORE_ROUTES: &str = r#"
+[[routes]]
+method = "PUT"
+path = "/store/listings/{id}.json"
+kind = "listing-submission"
+
+[[routes]]
+method = "GET"
+path = "/store/listings/{id}.json"
+kind = "listing-read"
+
+[[routes]]
+method = "GET"
+path = "/store/listings/"
+kind = "catalog-read"
+
+[[routes]]
+method = "PUT"
+path = "/store/artifacts/{digest}"
+kind = "artifact-upload"
+
+[[routes]]
+method = "GET"
+path = "/store/artifacts/{digest}"
+kind = "download"
+"#;
+
+impl Gateway {
+    /// Starts with `config` as its configuration file, and `[admin]`
+    /// opening the admin routes with [`ADMIN_TOKEN`].
+    pub fn with_config(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("admin-token");
+        std::fs::write(&token, format!("{ADMIN_TOKEN}\n")).unwrap();
+        let path = dir.path().join("cragate.toml");
+        let text = format!(
+            "{config}\n[admin]\nbearer_token_file = {:?}\n",
+            token.display().to_string()
+        );
+        std::fs::write(&path, text).unwrap();
+        Self::start_in(dir, &["--config", path.to_str().unwrap()])
+    }
+
+    /// Fronts `nginx` with [`STORE_ROUTES`], `extra` before them (top-level
+    /// keys, `[limits]`, more rules), admin routes open with [`ADMIN_TOKEN`].
+    pub fn fronting(nginx: &Nginx, extra: &str) -> Self {
+        Self::with_config(&format!(
+            "upstream = \"http://127.0.0.1:{}\"\n{extra}\n{STORE_ROUTES}",
+            nginx.port
+        ))
+    }
+
+    /// A GET of an admin route with [`ADMIN_TOKEN`].
+    pub fn admin(&self, path: &str) -> Reply {
+        let header = format!("Authorization: Bearer {ADMIN_TOKEN}");
+        curl(&self.url(path), &["-H", &header])
+    }
+
+    /// Fails when the ledger records anything.
+    pub fn assert_ledger_empty(&self) {
+        let records = self.ledger();
+        assert!(
+            records.is_empty(),
+            "the ledger records {:?}",
+            kinds(&records)
+        );
+    }
+
+    /// Every record on the ledger, read through the admin API.
+    pub fn ledger(&self) -> Vec<Value> {
+        let reply = self.admin("/v1/admin/ledger/entries");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let found = reply.json();
+        assert_eq!(found["truncated"], false);
+        found["entries"].as_array().unwrap().clone()
+    }
+}
+
+/// The `kind` of each ledger record, in order.
+pub fn kinds(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r["body"]["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The accepted listing as JSON, to alter.
+pub fn accepted_json() -> Value {
+    serde_json::from_slice(&std::fs::read(accepted_listing()).unwrap()).unwrap()
+}
+
+/// The rejected listing as JSON, to alter.
+pub fn rejected_json() -> Value {
+    serde_json::from_slice(&std::fs::read(rejected_listing()).unwrap()).unwrap()
+}
+
+/// Sends `body` with `method` to `url` as JSON.
+pub fn send_json(method: &str, url: &str, body: &[u8]) -> Reply {
+    send_json_with(method, url, body, &[])
+}
+
+/// [`send_json`] with more curl arguments.
+pub fn send_json_with(method: &str, url: &str, body: &[u8], extra: &[&str]) -> Reply {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("body.json");
+    std::fs::write(&path, body).unwrap();
+    let data = format!("@{}", path.display());
+    let mut args = vec![
+        "-X",
+        method,
+        "-H",
+        "content-type: application/json",
+        "--data-binary",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    curl(url, &args)
+}
+
+/// The accepted listing with another `product.id`.
+pub fn accepted_with_id(id: &str) -> Vec<u8> {
+    let mut listing = accepted_json();
+    listing["product"]["id"] = Value::String(id.to_owned());
+    serde_json::to_vec(&listing).unwrap()
+}
+
+/// A rule for catalog pages of [`Nginx`] under `/store/pages/` that carry
+/// listings: entries under `/items`, each with its listing at `/listing`.
+pub const PAGES_ROUTE: &str = r#"
+[[routes]]
+method = "GET"
+path = "/store/pages/{id}.json"
+kind = "catalog-read"
+listings_pointer = "/items"
+listing_pointer = "/listing"
+"#;
 
 /// A running nginx serving a writable folder under `/store/` (WebDAV PUT),
 /// stopped when dropped.

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use cragate::ledger::entry::{Client, Entry, EntryBody, Verdict};
+use cragate::ledger::entry::{Client, Entry, EntryBody};
 use cragate::ledger::{
     Appender, DataDir, LedgerStore, Query, RedbLedger, StoreOptions, Submission,
 };
 use cragate_verifier::Digest;
+use cragate_verifier::verdict::Decision;
 
 /// Products in the query ledger: 100 entries each at the default size.
 const PRODUCTS: u64 = 10_000;
@@ -64,7 +65,7 @@ fn decision(n: u64) -> Submission {
         body: EntryBody::Decision {
             product: format!("product-{:05}", n % PRODUCTS).parse().unwrap(),
             release: Some("4.2.1".into()),
-            verdict: Verdict::Allow,
+            verdict: Decision::Allow,
             policy: Digest::of(b"policies/importer.toml"),
             evidence: vec![Digest::of(&n.to_be_bytes()), Digest::of(&n.to_le_bytes())],
             client: Client {

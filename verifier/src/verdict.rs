@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::applicability::Applicability;
 use crate::catalog::CheckId;
@@ -48,8 +48,9 @@ pub enum Mode {
     Audit,
 }
 
-/// The outcome of an evaluation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The outcome of an evaluation. Its names (`allow`, `deny`, `warn`) are
+/// also how the ledger records a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Decision {
@@ -60,6 +61,26 @@ pub enum Decision {
     /// Something failed but the policy lets the listing through: a check set
     /// to warn, or any check in audit mode.
     Warn,
+}
+
+impl Decision {
+    /// Whether the listing may be made available: `allow` and `warn` let it
+    /// through, `deny` does not.
+    pub fn accepts(self) -> bool {
+        match self {
+            Self::Allow | Self::Warn => true,
+            Self::Deny => false,
+        }
+    }
+
+    /// The decision's name: `allow`, `deny` or `warn`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+            Self::Warn => "warn",
+        }
+    }
 }
 
 /// One check's result in a verdict.
@@ -283,5 +304,7 @@ mod tests {
         assert_eq!(decide(Mode::Enforce, warn), Decision::Warn);
         let clean = vec![result(Outcome::NotApplicable, Severity::Required)];
         assert_eq!(decide(Mode::Enforce, clean), Decision::Allow);
+        assert!(Decision::Allow.accepts() && Decision::Warn.accepts());
+        assert!(!Decision::Deny.accepts());
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cragate_verifier::limits::MAX_LISTING_BYTES;
-use cragate_verifier::verdict::{Decision, Outcome, Severity, Verdict};
+use cragate_verifier::verdict::{Outcome, Severity, Verdict};
 use jiff::Timestamp;
 
 use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
@@ -75,20 +75,16 @@ pub fn run(args: &Args) -> ExitCode {
         },
         Format::Text => print!("{}", text(&verdict)),
     }
-    match verdict.decision() {
-        Decision::Deny => ExitCode::from(EXIT_FAILED),
-        _ => ExitCode::SUCCESS,
+    match verdict.decision().accepts() {
+        false => ExitCode::from(EXIT_FAILED),
+        true => ExitCode::SUCCESS,
     }
 }
 
 /// The verdict for people: a header, whether the CRA applies to the unit
 /// (Art. 69, 71), one line per failed check, a count.
 fn text(verdict: &Verdict) -> String {
-    let decision = match verdict.decision() {
-        Decision::Allow => "allow",
-        Decision::Deny => "deny",
-        _ => "warn",
-    };
+    let decision = verdict.decision().as_str();
     let listing = verdict.listing();
     let policy = verdict.policy();
     let mut out = format!(

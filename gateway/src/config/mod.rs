@@ -370,6 +370,23 @@ impl Validator {
             }
             limits.max_listing_bytes = *v.get_ref();
         }
+        if let Some(v) = &raw.max_listing_bytes_in_flight {
+            limits.max_listing_bytes_in_flight = *v.get_ref();
+        }
+        if limits.max_listing_bytes_in_flight < limits.max_listing_bytes {
+            let line = raw
+                .max_listing_bytes_in_flight
+                .as_ref()
+                .or(raw.max_listing_bytes.as_ref())
+                .map_or(0, |v| self.line(v.span().start));
+            self.fail::<()>(
+                line,
+                format!(
+                    "max_listing_bytes_in_flight ({}) must be at least max_listing_bytes ({})",
+                    limits.max_listing_bytes_in_flight, limits.max_listing_bytes
+                ),
+            );
+        }
         if let Some(v) = &raw.max_artifact_bytes {
             limits.max_artifact_bytes = *v.get_ref();
         }

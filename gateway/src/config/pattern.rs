@@ -5,6 +5,8 @@ use std::fmt;
 
 use cragate_verifier::Digest;
 
+use crate::http::path::{NormalPath, PathError, capture};
+
 /// A parsed path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathPattern {
@@ -35,7 +37,7 @@ pub enum Capture {
 /// What a path matched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Captures {
-    /// The `{id}` segment, if the pattern has one.
+    /// The `{id}` segment, if the pattern has one, percent-decoded.
     pub id: Option<String>,
     /// The `{digest}` segment, if the pattern has one and it parsed.
     pub digest: Option<Digest>,
@@ -63,10 +65,12 @@ impl PathPattern {
         })
     }
 
-    /// Matches a request path (without the query); `None` when it does not
-    /// match, including when a `{digest}` segment is not a valid digest.
-    pub fn matches(&self, path: &str) -> Option<Captures> {
-        let rest = path.strip_prefix('/')?;
+    /// Matches a normalised request path (without the query); `None` when
+    /// it does not match, including when a `{digest}` segment is not a
+    /// valid digest. A match whose `{id}` is unusable once decoded (`.`,
+    /// `..`, control characters) is an error.
+    pub fn matches(&self, path: &NormalPath) -> Option<Result<Captures, PathError>> {
+        let rest = path.as_str().strip_prefix('/')?;
         let parts: Vec<&str> = rest.split('/').collect();
         if parts.len() < self.segments.len()
             || (!self.any_rest && parts.len() != self.segments.len())
@@ -88,14 +92,18 @@ impl PathPattern {
                     if value.is_empty() {
                         return None;
                     }
+                    let value = match capture(value) {
+                        Ok(value) => value,
+                        Err(error) => return Some(Err(error)),
+                    };
                     match name {
-                        Capture::Id => captures.id = Some(value.to_owned()),
+                        Capture::Id => captures.id = Some(value),
                         Capture::Digest => captures.digest = Some(value.parse().ok()?),
                     }
                 }
             }
         }
-        Some(captures)
+        Some(Ok(captures))
     }
 
     /// Whether the pattern has a `{name}` placeholder.
@@ -151,31 +159,59 @@ mod tests {
 
     const HEX: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
+    fn matches(pattern: &PathPattern, path: &str) -> Option<Result<Captures, PathError>> {
+        pattern.matches(&NormalPath::new(path).unwrap())
+    }
+
     #[test]
     fn literal_and_capture_segments_match() {
         let pattern = PathPattern::parse("/store/listings/{id}.json").unwrap();
-        let captures = pattern.matches("/store/listings/cam-x.json").unwrap();
-        assert_eq!(captures.id.as_deref(), Some("cam-x"));
-        assert!(pattern.matches("/store/listings/cam-x.xml").is_none());
-        assert!(pattern.matches("/store/listings/.json").is_none());
-        assert!(pattern.matches("/store/listings/a/b.json").is_none());
+        let captures = matches(&pattern, "/store/listings/cam-x.json").unwrap();
+        assert_eq!(captures.unwrap().id.as_deref(), Some("cam-x"));
+        assert!(matches(&pattern, "/store/listings/cam-x.xml").is_none());
+        assert!(matches(&pattern, "/store/listings/.json").is_none());
+        assert!(matches(&pattern, "/store/listings/a/b.json").is_none());
+    }
+
+    #[test]
+    fn captures_are_decoded_and_dots_refused() {
+        let pattern = PathPattern::parse("/store/listings/{id}.json").unwrap();
+        let captures = matches(&pattern, "/store/listings/cam%20x.json").unwrap();
+        assert_eq!(captures.unwrap().id.as_deref(), Some("cam x"));
+        let bare = PathPattern::parse("/v1/listings/{id}").unwrap();
+        assert_eq!(
+            matches(&bare, "/v1/listings/x%2E"),
+            Some(Ok(Captures {
+                id: Some("x.".into()),
+                digest: None
+            }))
+        );
+        let dots = PathPattern::parse("/a/{id}/b").unwrap();
+        assert!(NormalPath::new("/a/%2E%2E/b").is_err());
+        assert_eq!(matches(&dots, "/a/x/b").unwrap().unwrap().id.unwrap(), "x");
+        let prefixed = PathPattern::parse("/a/p{id}").unwrap();
+        assert_eq!(
+            matches(&prefixed, "/a/p.."),
+            Some(Err(PathError::DotSegment))
+        );
+        assert_eq!(NormalPath::new("/a/pa%07"), Err(PathError::Control));
     }
 
     #[test]
     fn digest_capture_requires_a_valid_digest() {
         let pattern = PathPattern::parse("/v1/artifacts/{digest}").unwrap();
-        let ok = pattern
-            .matches(&format!("/v1/artifacts/sha256:{HEX}"))
-            .unwrap();
-        assert_eq!(ok.digest.unwrap().hex(), HEX);
-        assert!(pattern.matches("/v1/artifacts/sha256:00").is_none());
+        let ok = matches(&pattern, &format!("/v1/artifacts/sha256:{HEX}")).unwrap();
+        assert_eq!(ok.unwrap().digest.unwrap().hex(), HEX);
+        let encoded = matches(&pattern, &format!("/v1/artifacts/sha256%3A{HEX}")).unwrap();
+        assert_eq!(encoded.unwrap().digest.unwrap().hex(), HEX);
+        assert!(matches(&pattern, "/v1/artifacts/sha256:00").is_none());
     }
 
     #[test]
     fn star_matches_any_rest() {
         let pattern = PathPattern::parse("/store/*").unwrap();
-        assert!(pattern.matches("/store/a/b/c").is_some());
-        assert!(pattern.matches("/other/a").is_none());
+        assert!(matches(&pattern, "/store/a/b/c").is_some());
+        assert!(matches(&pattern, "/other/a").is_none());
     }
 
     #[test]

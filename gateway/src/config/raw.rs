@@ -67,6 +67,7 @@ pub struct RawAdmin {
 pub struct RawLimits {
     pub max_header_bytes: Option<Spanned<u64>>,
     pub max_listing_bytes: Option<Spanned<u64>>,
+    pub max_listing_bytes_in_flight: Option<Spanned<u64>>,
     pub max_artifact_bytes: Option<Spanned<u64>>,
     pub max_connections: Option<Spanned<u64>>,
     pub max_streams_per_connection: Option<Spanned<u64>>,

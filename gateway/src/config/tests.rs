@@ -163,3 +163,19 @@ fn listings_pointer_belongs_to_catalog_reads() {
     .unwrap_err();
     assert!(errors[0].message.contains("listings_pointer"), "{errors:?}");
 }
+
+#[test]
+fn the_listing_budget_in_flight_holds_at_least_one_listing() {
+    let config =
+        load("[limits]\nmax_listing_bytes_in_flight = 1048576\nmax_listing_bytes = 4096\n")
+            .unwrap();
+    assert_eq!(config.limits.max_listing_bytes_in_flight, 1 << 20);
+    let errors = load("[limits]\nmax_listing_bytes = 8192\nmax_listing_bytes_in_flight = 4096\n")
+        .unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 3, "{errors:?}");
+    assert!(
+        errors[0].message.contains("at least max_listing_bytes"),
+        "{errors:?}"
+    );
+}

@@ -15,7 +15,8 @@ use hyper::body::{Body as _, Frame, Incoming};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::error::GatewayError;
+use super::budget::Reservation;
+use super::error::{ErrorKind, ErrorSource, GatewayError};
 use super::offload::Offload;
 
 /// Error type of response bodies: a broken stream aborts the connection.
@@ -40,25 +41,46 @@ pub fn empty() -> Body {
     Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
-/// Reads a whole body of at most `limit` bytes; a pause longer than `idle`
-/// between two pieces is a client timeout.
+/// How a whole body is read: at most `limit` bytes, with at most `idle`
+/// between two pieces, and whose body it is (the errors it makes name
+/// them: a body over its limit is the client's `413` or the upstream's
+/// `502`).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Most bytes.
+    pub limit: u64,
+    /// Longest pause between two pieces.
+    pub idle: Duration,
+    /// Whose body it is.
+    pub from: ErrorSource,
+}
+
+/// Reads a whole body under `limits`. With `held`, the bytes are held of
+/// the listing budget as they arrive ([`Reservation::hold`]), and the read
+/// stops with `503` when the budget cannot hold more.
 pub async fn read_limited(
     mut body: Incoming,
-    limit: u64,
-    idle: Duration,
+    limits: BodyLimits,
+    mut held: Option<&mut Reservation>,
 ) -> Result<Bytes, GatewayError> {
+    let BodyLimits { limit, idle, from } = limits;
+    let too_large = || GatewayError::new(ErrorKind::TooLarge { limit }, from);
     if body.size_hint().lower() > limit {
-        return Err(GatewayError::TooLarge { limit });
+        return Err(too_large());
     }
     // A body that arrives in one piece (most listings) is kept as it came;
     // pieces are copied together only when there are several.
     let mut first: Option<Bytes> = None;
     let mut out = BytesMut::new();
-    while let Some(frame) = next_frame(&mut body, idle).await? {
+    while let Some(frame) = next_frame(&mut body, idle, from).await? {
         if let Ok(data) = frame.into_data() {
-            let held = first.as_ref().map_or(0, Bytes::len);
-            if (held + out.len()) as u64 + data.len() as u64 > limit {
-                return Err(GatewayError::TooLarge { limit });
+            let held_now = first.as_ref().map_or(0, Bytes::len);
+            let total = (held_now + out.len()) as u64 + data.len() as u64;
+            if total > limit {
+                return Err(too_large());
+            }
+            if let Some(reservation) = held.as_deref_mut() {
+                reservation.hold(total)?;
             }
             match first.take() {
                 None if out.is_empty() => first = Some(data),
@@ -83,8 +105,9 @@ pub async fn stream_to_file(
     limit: u64,
     idle: Duration,
 ) -> Result<(Digest, u64), GatewayError> {
+    let too_large = || GatewayError::client(ErrorKind::TooLarge { limit });
     if body.size_hint().lower() > limit {
-        return Err(GatewayError::TooLarge { limit });
+        return Err(too_large());
     }
     let mut sink = Offload::start(
         (
@@ -104,13 +127,13 @@ pub async fn stream_to_file(
             Ok(hasher.finish())
         },
     );
-    let storage = |error: BodyError| GatewayError::Storage(std::io::Error::other(error));
+    let storage = |error: BodyError| GatewayError::from(std::io::Error::other(error));
     let mut length: u64 = 0;
-    while let Some(frame) = next_frame(&mut body, idle).await? {
+    while let Some(frame) = next_frame(&mut body, idle, ErrorSource::Client).await? {
         if let Ok(data) = frame.into_data() {
             length = length.saturating_add(data.len() as u64);
             if length > limit {
-                return Err(GatewayError::TooLarge { limit });
+                return Err(too_large());
             }
             std::future::poll_fn(|cx| sink.poll_ready(cx))
                 .await
@@ -140,13 +163,15 @@ pub async fn file_range(
 async fn next_frame(
     body: &mut Incoming,
     idle: Duration,
+    from: ErrorSource,
 ) -> Result<Option<Frame<Bytes>>, GatewayError> {
     match tokio::time::timeout(idle, body.frame()).await {
-        Err(_) => Err(GatewayError::ClientTimeout),
+        Err(_) => Err(GatewayError::new(ErrorKind::Timeout, from)),
         Ok(None) => Ok(None),
         Ok(Some(Ok(frame))) => Ok(Some(frame)),
-        Ok(Some(Err(error))) => Err(GatewayError::BadRequest(format!(
-            "the request body broke off: {error}"
-        ))),
+        Ok(Some(Err(error))) => Err(GatewayError::new(
+            ErrorKind::BrokenBody(Box::new(error)),
+            from,
+        )),
     }
 }

@@ -17,6 +17,15 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// accepts is never refused by the parser for its size.
 pub const MAX_LISTING_BYTES: u64 = cragate_verifier::limits::MAX_LISTING_BYTES as u64;
 
+/// Most listing bytes held in memory at once across all connections: a
+/// submission's body from its declared length on, a listing or catalog page
+/// read from the upstream, each until it has been judged and answered.
+/// Beyond it a request is answered `503` with `Retry-After`. Four listings
+/// at the 16 MiB listing limit, or thousands of ordinary ones (a few KiB
+/// each); parsing a listing holds a multiple of its bytes, so this budget,
+/// not the connection count, bounds the memory listings take.
+pub const MAX_LISTING_BYTES_IN_FLIGHT: u64 = 4 * MAX_LISTING_BYTES;
+
 /// Largest artifact body, in bytes. Firmware images and desktop app
 /// installers stay under a few GiB; 8 GiB bounds the disk one upload can fill.
 /// The listing's declared size is enforced too, and is usually far smaller.
@@ -68,6 +77,8 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// See [`MAX_LISTING_BYTES`].
     pub max_listing_bytes: u64,
+    /// See [`MAX_LISTING_BYTES_IN_FLIGHT`].
+    pub max_listing_bytes_in_flight: u64,
     /// See [`MAX_ARTIFACT_BYTES`].
     pub max_artifact_bytes: u64,
     /// See [`MAX_CONNECTIONS`].
@@ -93,6 +104,7 @@ impl Default for Limits {
         Self {
             max_header_bytes: MAX_HEADER_BYTES,
             max_listing_bytes: MAX_LISTING_BYTES,
+            max_listing_bytes_in_flight: MAX_LISTING_BYTES_IN_FLIGHT,
             max_artifact_bytes: MAX_ARTIFACT_BYTES,
             max_connections: MAX_CONNECTIONS,
             max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,

@@ -15,6 +15,7 @@ use cragate_verifier::Digest;
 /// verifier's type, so the ledger records exactly the ids a listing may
 /// carry.
 pub use cragate_verifier::evidence::ProductId;
+use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -135,8 +136,9 @@ pub enum EntryBody {
         product: ProductId,
         /// Its version or release, where known.
         release: Option<String>,
-        /// The verdict.
-        verdict: Verdict,
+        /// The verdict: `allow`, `deny` or `warn`, the verifier's
+        /// [`Decision`] (one vocabulary for the policy and the ledger).
+        verdict: Decision,
         /// Digest of the compiled policy that judged it.
         policy: Digest,
         /// Digests of the evidence judged (artifacts, bundles, DoC, SBOM).
@@ -215,18 +217,6 @@ pub enum EntryBody {
         /// Products in scope.
         products: Vec<ProductId>,
     },
-}
-
-/// A decision's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Let through.
-    Allow,
-    /// Blocked.
-    Deny,
-    /// Let through by a policy in audit mode, with failed checks.
-    Warn,
 }
 
 /// Who asked for a decision.
@@ -452,7 +442,7 @@ mod tests {
             body: EntryBody::Decision {
                 product: "acme-cam-x200".parse().unwrap(),
                 release: Some("4.2.1".into()),
-                verdict: Verdict::Allow,
+                verdict: Decision::Allow,
                 policy: Digest::of(b"policy"),
                 evidence: vec![Digest::of(b"fw")],
                 client: Client {

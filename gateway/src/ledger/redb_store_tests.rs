@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
 use cragate_verifier::Digest;
+use cragate_verifier::verdict::Decision;
 use jiff::civil::Date;
 
 use redb::ReadableTableMetadata;
 
 use super::*;
-use crate::ledger::entry::{Client, DocumentKind, Entry, EntryBody, Verdict};
+use crate::ledger::entry::{Client, DocumentKind, Entry, EntryBody};
 use crate::ledger::{Appender, DataDir, LedgerStore, Submission};
 
 fn key() -> SigningKey {
@@ -27,7 +28,7 @@ pub(crate) fn decision(n: u64, product: &str) -> Submission {
         body: EntryBody::Decision {
             product: product.parse().unwrap(),
             release: Some("1.0".into()),
-            verdict: Verdict::Allow,
+            verdict: Decision::Allow,
             policy: Digest::of(b"policy"),
             evidence: vec![Digest::of(&n.to_be_bytes())],
             client: Client {

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use cragate_verifier::Digest;
+use cragate_verifier::evidence::Artifact;
 use cragate_verifier::verdict::Verdict;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -44,10 +45,20 @@ impl VerdictKey {
     }
 }
 
+/// A verdict, with the one part of the listing a route needs besides it:
+/// the artifacts it declares.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The verdict.
+    pub verdict: Arc<Verdict>,
+    /// The listing's artifacts.
+    pub artifacts: Arc<[Artifact]>,
+}
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct VerdictCache {
-    entries: Mutex<LruCache<VerdictKey, Arc<Verdict>>>,
+    entries: Mutex<LruCache<VerdictKey, Judged>>,
 }
 
 impl VerdictCache {
@@ -60,14 +71,14 @@ impl VerdictCache {
     }
 
     /// The cached verdict for `key`.
-    pub fn get(&self, key: &VerdictKey) -> Option<Arc<Verdict>> {
+    pub fn get(&self, key: &VerdictKey) -> Option<Judged> {
         self.entries.lock().ok()?.get(key).cloned()
     }
 
     /// Keeps a verdict.
-    pub fn put(&self, key: VerdictKey, verdict: Arc<Verdict>) {
+    pub fn put(&self, key: VerdictKey, judged: Judged) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.put(key, verdict);
+            entries.put(key, judged);
         }
     }
 }

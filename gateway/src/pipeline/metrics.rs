@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cragate_verifier::verdict::{Decision, Verdict};
+use cragate_verifier::verdict::Verdict;
 
 /// Upper bounds of the latency histogram, in seconds: a content-only
 /// evaluation takes tens of microseconds, a signature check about a
@@ -40,11 +40,7 @@ impl Metrics {
 
     /// Counts a decision and its failed checks.
     pub fn decision(&self, verdict: &Verdict) {
-        let name = match verdict.decision() {
-            Decision::Allow => "allow",
-            Decision::Deny => "deny",
-            _ => "warn",
-        };
+        let name = verdict.decision().as_str();
         if let Ok(mut map) = self.decisions.lock() {
             *map.entry(name).or_default() += 1;
         }

@@ -5,43 +5,105 @@
 //! For each decision the ledger gets a `decision` entry (verdict, policy
 //! digest, evidence digests, client), the listing and the verdict as
 //! documents stored once by content digest (the listing carries the DoC an
-//! importer must keep, Art. 19(6)), and, when a submission is accepted and
-//! names its supplier, an inbound `supply_link`. A verdict served from the
-//! verdict cache was recorded when it was computed and is not recorded again.
+//! importer must keep, Art. 19(6); a refused listing over
+//! [`MAX_ARCHIVED_REFUSED_LISTING_BYTES`] is kept as its digest and size),
+//! and, once an accepted submission that names its supplier is stored, an
+//! inbound `supply_link` ([`SupplyLink`]). A verdict served from the
+//! verdict cache was recorded when it was computed and is not recorded
+//! again. Nothing is recorded for a listing refused before its decision.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use cragate_verifier::Digest;
+use cragate_verifier::evidence::Listing;
+use cragate_verifier::verdict::Verdict;
+use futures_util::future::try_join_all;
+use jiff::civil::Date;
+use serde_json::json;
+
+use super::DecisionSink;
+use crate::http::error::{Cause, ErrorKind, Excerpt, GatewayError};
 use crate::ledger::appender::{AppendError, Appender};
 use crate::ledger::entry::{
     Client, Direction, DocumentKind, Entry, EntryBody, Operator, OperatorId, ProductId, Submission,
-    Verdict as LedgerVerdict,
 };
-use cragate_verifier::Digest;
-use cragate_verifier::evidence::Listing;
-use cragate_verifier::verdict::{Decision, Verdict};
-use futures_util::future::try_join_all;
-use jiff::civil::Date;
 
-use super::DecisionSink;
-use crate::http::error::GatewayError;
+/// Largest refused listing archived whole on the ledger, in bytes. A
+/// listing with an inline DoC is a few KiB, so every ordinary listing is
+/// kept whole, refused or not; above this a refused listing is recorded by
+/// its digest and size only (a `listing-reference` document), so that a
+/// flood of refused listings at the 16 MiB listing limit costs the ledger
+/// about a kilobyte each instead of their size for ten years. An accepted
+/// listing is always archived whole: it carries the DoC an importer must
+/// keep (Art. 19(6)).
+pub const MAX_ARCHIVED_REFUSED_LISTING_BYTES: usize = 64 * 1024;
+
+/// Media type of an archived listing.
+pub const LISTING_MEDIA_TYPE: &str = "application/vnd.cragate.listing.v1+json";
+
+/// Media type of the record that stands for a refused listing over
+/// [`MAX_ARCHIVED_REFUSED_LISTING_BYTES`]: `{"format":
+/// "cragate.listing-reference/v1", "digest": "sha256:...", "size": N}`.
+pub const LISTING_REFERENCE_MEDIA_TYPE: &str = "application/vnd.cragate.listing-reference.v1+json";
 
 /// One decision, with what it was computed from and who asked.
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionRecord<'a> {
     /// The verdict.
     pub verdict: &'a Verdict,
-    /// The listing judged, when the route parsed one.
-    pub listing: Option<&'a Listing>,
+    /// The listing judged.
+    pub listing: &'a Listing,
     /// The listing's bytes as judged.
     pub listing_bytes: &'a [u8],
     /// The peer that asked.
     pub peer: Option<SocketAddr>,
-    /// Whether this decision accepts a submission (which records the
-    /// inbound supply from the listing's supplier).
-    pub submission: bool,
+}
+
+/// The inbound supply of an accepted submission (Art. 23(1)): built when
+/// the listing is judged, so that a supplier the ledger cannot name is
+/// refused before the decision, and recorded only once the listing is
+/// stored ([`super::judge::stored`]).
+#[derive(Debug)]
+pub struct SupplyLink(Submission);
+
+impl SupplyLink {
+    /// The supply link of an accepted listing that names its supplier.
+    pub fn of(listing: &Listing, verdict: &Verdict) -> Result<Option<Self>, ErrorKind> {
+        let Some((name, address)) = listing.supplier() else {
+            return Ok(None);
+        };
+        let time = verdict.evaluated_at();
+        let unusable = |what: &str, text: &str| {
+            ErrorKind::BadRequest(format!(
+                "{what} {} cannot be recorded on the ledger",
+                Excerpt::new(text)
+            ))
+        };
+        let product = product_id(verdict)
+            .map_err(|_| unusable("product.id", verdict.listing().product_id.as_str()))?;
+        let link = Entry {
+            time,
+            body: EntryBody::SupplyLink {
+                direction: Direction::Inbound,
+                product,
+                release: release(verdict),
+                quantity: None,
+                counterparty: Operator {
+                    id: supplier_id(name).map_err(|_| unusable("operators.supplier.name", name))?,
+                    name: name.to_owned(),
+                    postal_address: address.to_owned(),
+                },
+                supplied_on: time.to_zoned(jiff::tz::TimeZone::UTC).date(),
+                support_end: support_end(listing),
+            },
+        };
+        Submission::new(link)
+            .map(|s| Some(Self(s)))
+            .map_err(|e| ErrorKind::Internal(e.to_string()))
+    }
 }
 
 /// Appends decisions through the ledger's group-commit writer.
@@ -56,15 +118,15 @@ impl LedgerSink {
         Self { appender }
     }
 
-    async fn append_all(&self, record: DecisionRecord<'_>) -> Result<(), GatewayError> {
-        let submissions = submissions(&record).map_err(GatewayError::Ledger)?;
+    async fn append_all(&self, submissions: Vec<Submission>) -> Result<(), GatewayError> {
         try_join_all(submissions.into_iter().map(|s| self.appender.append(s)))
             .await
-            .map_err(|error| match error {
-                AppendError::Overloaded => {
-                    GatewayError::Ledger("the ledger is busy; try again".to_owned())
-                }
-                other => GatewayError::Ledger(other.to_string()),
+            .map_err(|error| {
+                let cause: Cause = match error {
+                    AppendError::Overloaded => "the ledger is busy; try again".into(),
+                    other => Box::new(other),
+                };
+                GatewayError::gateway(ErrorKind::Ledger(cause))
             })?;
         Ok(())
     }
@@ -75,35 +137,37 @@ impl DecisionSink for LedgerSink {
         &'a self,
         record: DecisionRecord<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>> {
-        Box::pin(self.append_all(record))
+        Box::pin(async move {
+            let submissions = submissions(&record)
+                .map_err(|e| GatewayError::gateway(ErrorKind::Ledger(e.into())))?;
+            self.append_all(submissions).await
+        })
+    }
+
+    fn supplied<'a>(
+        &'a self,
+        link: &'a SupplyLink,
+    ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>> {
+        Box::pin(self.append_all(vec![link.0.clone()]))
     }
 }
 
-/// The entries one decision writes.
+/// The entries one decision writes: the decision, the listing (or, for a
+/// large refused one, its reference) and the verdict as documents.
 fn submissions(record: &DecisionRecord<'_>) -> Result<Vec<Submission>, String> {
     let verdict = record.verdict;
     let time = verdict.evaluated_at();
-    let product: ProductId = verdict.listing().product_id.clone();
-    let release = Some(verdict.listing().version.clone()).filter(|v| !v.is_empty());
-    let support_end = record
-        .listing
-        .and_then(|l| l.support_end())
-        .and_then(last_day);
+    let product = product_id(verdict).map_err(|e| format!("product id: {e}"))?;
+    let support_end = support_end(record.listing);
     let report = serde_json::to_vec(verdict).map_err(|e| e.to_string())?;
     let mut evidence = vec![verdict.listing().digest];
-    if let Some(listing) = record.listing {
-        evidence.extend(listing.artifacts().iter().map(|a| a.digest));
-    }
+    evidence.extend(record.listing.artifacts().iter().map(|a| a.digest));
     let decision = Entry {
         time,
         body: EntryBody::Decision {
             product: product.clone(),
-            release: release.clone(),
-            verdict: match verdict.decision() {
-                Decision::Allow => LedgerVerdict::Allow,
-                Decision::Warn => LedgerVerdict::Warn,
-                _ => LedgerVerdict::Deny,
-            },
+            release: release(verdict),
+            verdict: verdict.decision(),
             policy: verdict.policy().digest,
             evidence,
             client: Client {
@@ -129,55 +193,57 @@ fn submissions(record: &DecisionRecord<'_>) -> Result<Vec<Submission>, String> {
         };
         Submission::document(entry, content).map_err(|e| e.to_string())
     };
-    let mut submissions = vec![
+    let listing = archived_listing(record);
+    Ok(vec![
         Submission::new(decision).map_err(|e| e.to_string())?,
-        document(
-            DocumentKind::Other,
-            "application/vnd.cragate.listing.v1+json",
-            record.listing_bytes.to_vec(),
-        )?,
+        document(DocumentKind::Other, listing.0, listing.1)?,
         document(
             DocumentKind::VerificationReport,
             "application/vnd.cragate.verdict.v1+json",
             report,
         )?,
-    ];
-    let accepted = matches!(verdict.decision(), Decision::Allow | Decision::Warn);
-    if let (true, true, Some((name, address))) = (
-        record.submission,
-        accepted,
-        record.listing.and_then(Listing::supplier),
-    ) {
-        let link = Entry {
-            time,
-            body: EntryBody::SupplyLink {
-                direction: Direction::Inbound,
-                product,
-                release,
-                quantity: None,
-                counterparty: Operator {
-                    id: supplier_id(name)?,
-                    name: name.to_owned(),
-                    postal_address: address.to_owned(),
-                },
-                supplied_on: time.to_zoned(jiff::tz::TimeZone::UTC).date(),
-                support_end,
-            },
-        };
-        submissions.push(Submission::new(link).map_err(|e| e.to_string())?);
+    ])
+}
+
+/// What the ledger keeps of the listing: its bytes, or for a refused one
+/// over [`MAX_ARCHIVED_REFUSED_LISTING_BYTES`] its digest and size.
+fn archived_listing(record: &DecisionRecord<'_>) -> (&'static str, Vec<u8>) {
+    let bytes = record.listing_bytes;
+    if record.verdict.decision().accepts() || bytes.len() <= MAX_ARCHIVED_REFUSED_LISTING_BYTES {
+        return (LISTING_MEDIA_TYPE, bytes.to_vec());
     }
-    Ok(submissions)
+    let reference = json!({
+        "format": "cragate.listing-reference/v1",
+        "digest": record.verdict.listing().digest,
+        "size": bytes.len(),
+    });
+    (
+        LISTING_REFERENCE_MEDIA_TYPE,
+        reference.to_string().into_bytes(),
+    )
+}
+
+fn product_id(verdict: &Verdict) -> Result<ProductId, crate::ledger::EntryError> {
+    Ok(verdict.listing().product_id.clone())
+}
+
+fn release(verdict: &Verdict) -> Option<String> {
+    Some(verdict.listing().version.clone()).filter(|v| !v.is_empty())
+}
+
+fn support_end(listing: &Listing) -> Option<Date> {
+    listing.support_end().and_then(last_day)
 }
 
 /// An operator id from a name: lower-case words joined by `-`.
-fn supplier_id(name: &str) -> Result<OperatorId, String> {
+fn supplier_id(name: &str) -> Result<OperatorId, crate::ledger::EntryError> {
     let id: String = name
         .split(|c: char| !c.is_alphanumeric())
         .filter(|part| !part.is_empty())
         .map(str::to_lowercase)
         .collect::<Vec<_>>()
         .join("-");
-    id.parse().map_err(|e| format!("supplier id: {e}"))
+    id.parse()
 }
 
 /// `YYYY-MM` means the last day of that month; `YYYY-MM-DD` that day.

@@ -13,6 +13,7 @@ use super::index::AcceptedIndex;
 use super::metrics::Metrics;
 use crate::config::Config;
 use crate::http::auth::AdminAuth;
+use crate::http::budget::ByteBudget;
 use crate::ledger::{Appender, LedgerStore};
 use crate::upstream::Upstream;
 
@@ -31,6 +32,9 @@ pub struct Gateway {
     pub cache: VerdictCache,
     /// Digests of listings read again and again.
     pub digests: DigestMemo,
+    /// The listing bytes held in flight across all connections
+    /// (`max_listing_bytes_in_flight`).
+    pub listing_budget: ByteBudget,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Where each decision is recorded before its response is sent: the

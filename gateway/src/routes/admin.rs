@@ -19,17 +19,17 @@ use crate::ledger::{LedgerError, LedgerStore, OperatorId, ProductId, Query, supp
 use bytes::Bytes;
 use cragate_verifier::Digest;
 use futures_util::{StreamExt, stream};
-use http::{HeaderMap, HeaderValue, Response, StatusCode, Uri, header};
+use http::{HeaderValue, Response, StatusCode, Uri, header};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use jiff::Timestamp;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::{Access, LedgerRead};
-use crate::http::body::{Body, BodyError, full};
-use crate::http::error::GatewayError;
-use crate::pipeline::Connection;
+use super::LedgerRead;
+use crate::http::body::{Body, BodyError, BodyLimits, full, read_limited};
+use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
+use crate::http::path::decode;
 use crate::pipeline::Gateway;
 
 /// Most entries one `entries` answer holds, and how many it holds when no
@@ -48,12 +48,9 @@ const EXPORT_PIECES_IN_FLIGHT: usize = 4;
 /// Serves one ledger read, once the request is an administrator's.
 pub async fn serve(
     gateway: &Arc<Gateway>,
-    connection: Connection,
-    headers: &HeaderMap,
     uri: &Uri,
     read: LedgerRead,
 ) -> Result<Response<Body>, GatewayError> {
-    super::ops::authorize(gateway, connection, headers, Access::Admin)?;
     let query = uri.query().unwrap_or("");
     let store = Arc::clone(&gateway.ledger);
     match read {
@@ -92,18 +89,16 @@ const MAX_SUPPLY_LINK_BYTES: u64 = 64 * 1024;
 /// whose body is the stored record with its index.
 pub async fn record_supply(
     gateway: &Arc<Gateway>,
-    connection: Connection,
     request: http::Request<hyper::body::Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
-    super::ops::authorize(gateway, connection, request.headers(), Access::Admin)?;
     let (parts, body) = request.into_parts();
     crate::pipeline::limits(&parts, MAX_SUPPLY_LINK_BYTES)?;
-    let body = crate::http::body::read_limited(
-        body,
-        MAX_SUPPLY_LINK_BYTES,
-        gateway.config.limits.body_idle_timeout,
-    )
-    .await?;
+    let limits = BodyLimits {
+        limit: MAX_SUPPLY_LINK_BYTES,
+        idle: gateway.config.limits.body_idle_timeout,
+        from: ErrorSource::Client,
+    };
+    let body = read_limited(body, limits, None).await?;
     let mut value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
     if let Some(map) = value.as_object_mut() {
@@ -120,7 +115,7 @@ pub async fn record_supply(
         .appender
         .append(submission)
         .await
-        .map_err(|e| GatewayError::Ledger(e.to_string()))?;
+        .map_err(|e| GatewayError::gateway(ErrorKind::Ledger(Box::new(e))))?;
     let mut response = json_response(&json!({"index": receipt.index}))?;
     *response.status_mut() = StatusCode::CREATED;
     Ok(response)
@@ -183,8 +178,8 @@ async fn export(
     });
     let first = match receiver.recv().await {
         Some(Ok(first)) => first,
-        Some(Err(error)) => return Err(GatewayError::LedgerRead(error.to_string())),
-        None => return Err(GatewayError::LedgerRead("the export ended early".into())),
+        Some(Err(error)) => return Err(read_failed(error.to_string())),
+        None => return Err(read_failed("the export ended early".into())),
     };
     let rest = stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|piece| (piece, receiver))
@@ -296,42 +291,30 @@ impl Parameters {
     }
 }
 
-/// Percent-decoding (RFC 3986 §2.1); `None` for a broken escape or bytes
-/// that are not UTF-8.
-fn decode(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&byte, after)) = rest.split_first() {
-        rest = after;
-        if byte != b'%' {
-            bytes.push(byte);
-            continue;
-        }
-        let (hex, after) = rest.split_at_checked(2)?;
-        let hex = std::str::from_utf8(hex).ok()?;
-        bytes.push(u8::from_str_radix(hex, 16).ok()?);
-        rest = after;
-    }
-    String::from_utf8(bytes).ok()
-}
-
 /// Runs a ledger read on a blocking thread.
 async fn blocking<T: Send + 'static>(
     read: impl FnOnce() -> Result<T, LedgerError> + Send + 'static,
 ) -> Result<T, GatewayError> {
     tokio::task::spawn_blocking(read)
         .await
-        .map_err(|e| GatewayError::Internal(format!("ledger read task failed: {e}")))?
-        .map_err(|e| GatewayError::LedgerRead(e.to_string()))
+        .map_err(|e| internal(format!("ledger read task failed: {e}")))?
+        .map_err(|e| read_failed(e.to_string()))
 }
 
 fn bad(message: impl Into<String>) -> GatewayError {
-    GatewayError::BadRequest(message.into())
+    GatewayError::client(ErrorKind::BadRequest(message.into()))
+}
+
+fn read_failed(message: String) -> GatewayError {
+    GatewayError::gateway(ErrorKind::LedgerRead(message))
+}
+
+fn internal(message: String) -> GatewayError {
+    GatewayError::gateway(ErrorKind::Internal(message))
 }
 
 fn json_response(body: &serde_json::Value) -> Result<Response<Body>, GatewayError> {
-    let bytes =
-        serde_json::to_vec_pretty(body).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let bytes = serde_json::to_vec_pretty(body).map_err(|e| internal(e.to_string()))?;
     Ok(response("application/json", bytes))
 }
 
@@ -385,7 +368,7 @@ mod tests {
             "product=%ff",
         ] {
             assert!(
-                matches!(entries_query(bad), Err(GatewayError::BadRequest(_))),
+                matches!(entries_query(bad).map_err(|e| e.code()), Err("bad-request")),
                 "{bad}"
             );
         }
@@ -393,24 +376,13 @@ mod tests {
 
     #[test]
     fn an_export_needs_a_selection() {
-        assert!(matches!(selection(""), Err(GatewayError::BadRequest(_))));
-        assert!(matches!(
-            selection("limit=3"),
-            Err(GatewayError::BadRequest(_))
-        ));
+        assert_eq!(selection("").unwrap_err().code(), "bad-request");
+        assert_eq!(selection("limit=3").unwrap_err().code(), "bad-request");
         let picked = selection("product=vaultkey%2Ddesktop").unwrap();
         assert_eq!(picked.product.unwrap().as_str(), "vaultkey-desktop");
-        assert!(matches!(
-            selection("product=vaultkey%20desktop"),
-            Err(GatewayError::BadRequest(_))
-        ));
-    }
-
-    #[test]
-    fn percent_decoding_refuses_broken_escapes() {
-        assert_eq!(decode("a%2Fb").as_deref(), Some("a/b"));
-        assert_eq!(decode("%"), None);
-        assert_eq!(decode("%4"), None);
-        assert_eq!(decode("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(
+            selection("product=vaultkey%20desktop").unwrap_err().code(),
+            "bad-request"
+        );
     }
 }

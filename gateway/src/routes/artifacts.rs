@@ -13,7 +13,7 @@ use tempfile::NamedTempFile;
 
 use super::Captures;
 use crate::http::body::{Body, empty, file_range, full, stream_to_file};
-use crate::http::error::GatewayError;
+use crate::http::error::{ErrorKind, GatewayError};
 use crate::pipeline::Gateway;
 use crate::pipeline::limits;
 use crate::upstream::verified::VerifiedBody;
@@ -32,11 +32,11 @@ pub async fn upload(
     let declared = gateway
         .accepted
         .size(&digest)
-        .ok_or(GatewayError::NotReferenced { digest })?;
+        .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
     let (parts, body) = request.into_parts();
     let limit = gateway.config.limits.max_artifact_bytes;
     if declared > limit {
-        return Err(GatewayError::TooLarge { limit });
+        return Err(GatewayError::client(ErrorKind::TooLarge { limit }));
     }
     limits(&parts, limit)?;
     let temp = NamedTempFile::new_in(&gateway.temp_dir)?;
@@ -45,16 +45,16 @@ pub async fn upload(
     let budget = declared.saturating_add(1).min(limit);
     let (actual, length) = stream_to_file(body, temp.reopen()?, budget, idle).await?;
     if length != declared {
-        return Err(GatewayError::SizeMismatch {
+        return Err(GatewayError::client(ErrorKind::SizeMismatch {
             expected: declared,
             actual: length,
-        });
+        }));
     }
     if actual != digest {
-        return Err(GatewayError::DigestMismatch {
+        return Err(GatewayError::client(ErrorKind::DigestMismatch {
             expected: digest,
             actual,
-        });
+        }));
     }
     match &gateway.upstream {
         Upstream::File(catalog) => {
@@ -80,10 +80,10 @@ pub async fn upload(
                 .forward(&parts, body, &[header::CONTENT_LENGTH], &[length_header])
                 .await?;
             if answer.status().is_server_error() {
-                return Err(GatewayError::UpstreamUnavailable(format!(
-                    "the upstream answered {}",
-                    answer.status()
-                )));
+                return Err(GatewayError::upstream(ErrorKind::Status {
+                    status: answer.status(),
+                    what: "an artifact",
+                }));
             }
             Ok(relay(answer))
         }
@@ -102,7 +102,7 @@ pub async fn download(
     let size = gateway
         .accepted
         .size(&digest)
-        .ok_or(GatewayError::NotReferenced { digest })?;
+        .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
     let range = parse_range(request.headers().get(header::RANGE), size)?;
     let (start, end) = range.unwrap_or((0, size));
     let body = match &gateway.upstream {
@@ -110,11 +110,11 @@ pub async fn download(
             let (file, length) = catalog
                 .open_artifact(digest)
                 .await?
-                .ok_or(GatewayError::NotFound)?;
+                .ok_or(GatewayError::client(ErrorKind::NotFound))?;
             if length != size {
-                return Err(GatewayError::Internal(format!(
+                return Err(GatewayError::gateway(ErrorKind::Internal(format!(
                     "stored artifact {digest} is {length} bytes, not {size}"
-                )));
+                ))));
             }
             file_range(file, start, end.saturating_sub(start)).await?
         }
@@ -132,11 +132,12 @@ pub async fn download(
             let answer = upstream.forward(&parts, empty(), &drop, &[]).await?;
             match answer.status() {
                 StatusCode::OK => {}
-                StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
-                other => {
-                    return Err(GatewayError::UpstreamInvalid(format!(
-                        "status {other} for an artifact"
-                    )));
+                StatusCode::NOT_FOUND => return Err(GatewayError::client(ErrorKind::NotFound)),
+                status => {
+                    return Err(GatewayError::upstream(ErrorKind::Status {
+                        status,
+                        what: "an artifact",
+                    }));
                 }
             }
             let length = answer
@@ -144,10 +145,11 @@ pub async fn download(
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            if length.is_some_and(|length| length != size) {
-                return Err(GatewayError::UpstreamInvalid(format!(
-                    "the artifact is {length:?} bytes upstream; the accepted listing declares {size}"
-                )));
+            if let Some(actual) = length.filter(|length| *length != size) {
+                return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
+                    expected: size,
+                    actual,
+                }));
             }
             let idle = gateway.config.limits.upstream_timeout;
             VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle).boxed_unsync()
@@ -178,9 +180,11 @@ pub async fn download(
 }
 
 fn path_digest(captures: &Captures) -> Result<Digest, GatewayError> {
-    captures
-        .digest
-        .ok_or_else(|| GatewayError::BadRequest("the path holds no sha256 digest".into()))
+    captures.digest.ok_or_else(|| {
+        GatewayError::client(ErrorKind::BadRequest(
+            "the path holds no sha256 digest".into(),
+        ))
+    })
 }
 
 /// One byte range (RFC 9110, section 14.1.2) as `start..end`. A header
@@ -202,7 +206,7 @@ pub fn parse_range(
     let Some((first, last)) = spec.split_once('-') else {
         return Ok(None);
     };
-    let unsatisfiable = GatewayError::RangeNotSatisfiable { size };
+    let unsatisfiable = GatewayError::client(ErrorKind::RangeNotSatisfiable { size });
     let (first, last) = (first.trim(), last.trim());
     let range = match (first.parse::<u64>(), last.parse::<u64>()) {
         (Ok(first), Ok(last)) if first <= last => (first, last.saturating_add(1).min(size)),
@@ -244,8 +248,8 @@ mod tests {
         assert_eq!(range("items=0-1", 100).unwrap(), None);
         assert_eq!(range("bytes=9-1", 100).unwrap(), None);
         assert!(matches!(
-            range("bytes=100-", 100),
-            Err(GatewayError::RangeNotSatisfiable { size: 100 })
+            range("bytes=100-", 100).map_err(|e| e.code()),
+            Err("range-not-satisfiable")
         ));
         assert!(range("bytes=-0", 100).is_err());
     }

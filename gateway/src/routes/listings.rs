@@ -7,28 +7,24 @@ use bytes::Bytes;
 use cragate_verifier::evidence::ProductId;
 use cragate_verifier::json::check_limits;
 use cragate_verifier::limits::MAX_JSON_DEPTH;
-use cragate_verifier::verdict::Verdict;
 use http::request::Parts;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 use super::{Captures, RouteRule};
-use crate::http::body::{Body, empty, full, read_limited};
-use crate::http::error::GatewayError;
-use crate::pipeline::Gateway;
-use crate::pipeline::record::DecisionRecord;
-use crate::pipeline::{
-    Recording, cached_verdict, decide, decision_headers, evaluate, evidence, limits,
-};
+use crate::http::body::{Body, BodyLimits, empty, full, read_limited};
+use crate::http::budget::Reservation;
+use crate::http::error::{DocumentError, ErrorKind, ErrorSource, GatewayError, log_line};
+use crate::pipeline::{Candidate, Gateway, Purpose, decision_headers, hold_listing, judge, stored};
 use crate::upstream::file::MAX_PAGE;
 use crate::upstream::{HttpUpstream, Upstream, relay};
 
 /// Catalog page size when the client does not ask for one.
 const DEFAULT_PAGE: usize = 50;
 
-/// `POST /v1/listings` (or a `listing-submission` rule): verified and
-/// evaluated; stored or forwarded only when accepted.
+/// `POST /v1/listings` (or a `listing-submission` rule): judged
+/// ([`judge`]); stored or forwarded only when accepted, exactly as judged.
 pub async fn submit(
     gateway: &Arc<Gateway>,
     rule: &RouteRule,
@@ -37,34 +33,32 @@ pub async fn submit(
     peer: Option<SocketAddr>,
 ) -> Result<Response<Body>, GatewayError> {
     let (parts, body) = request.into_parts();
-    let limit = gateway.config.limits.max_listing_bytes;
-    limits(&parts, limit)?;
-    let body = read_limited(body, limit, gateway.config.limits.body_idle_timeout).await?;
-    let listing_bytes = evidence(&body, &rule.listing_pointer, limit)?;
-    let (listing, verdict) = evaluate(gateway, listing_bytes.clone()).await?;
-    if let Some(id) = &captures.id
-        && id.as_str() != listing.product_id().as_str()
-    {
-        return Err(GatewayError::BadRequest(format!(
-            "the path names {id:?} but the listing is {:?}",
-            listing.product_id()
-        )));
-    }
-    let record = DecisionRecord {
-        verdict: &verdict,
-        listing: Some(&listing),
-        listing_bytes: &listing_bytes,
-        peer,
-        submission: true,
+    let mut held = hold_listing(gateway, &parts)?;
+    let limits = BodyLimits {
+        limit: gateway.config.limits.max_listing_bytes,
+        idle: gateway.config.limits.body_idle_timeout,
+        from: ErrorSource::Client,
     };
-    decide(gateway, &verdict, Recording::New(record)).await?;
+    let body = read_limited(body, limits, Some(&mut held)).await?;
+    let candidate = Candidate {
+        document: body,
+        pointer: &rule.listing_pointer,
+        from: ErrorSource::Client,
+        bound_id: captures.id.as_deref(),
+        purpose: Purpose::Submission,
+        peer,
+    };
+    let accepted = judge(gateway, candidate).await?;
     let mut response = match &gateway.upstream {
         Upstream::File(catalog) => {
-            let id = listing.product_id();
-            catalog.store_listing(id, listing_bytes).await?;
-            gateway.accepted.add(listing.artifacts()).await?;
-            let body = serde_json::to_vec_pretty(&*verdict)
-                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            let id = accepted.product_id();
+            catalog
+                .store_listing(id, accepted.listing().clone())
+                .await?;
+            gateway.accepted.add(accepted.artifacts()).await?;
+            stored(gateway, &accepted).await?;
+            let body = serde_json::to_vec_pretty(&**accepted.verdict())
+                .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
             let mut response = json_response(StatusCode::CREATED, body);
             if let Ok(location) = HeaderValue::from_str(&format!("/v1/listings/{id}")) {
                 response.headers_mut().insert(header::LOCATION, location);
@@ -72,25 +66,23 @@ pub async fn submit(
             response
         }
         Upstream::Http(upstream) => {
-            let answer = upstream.forward(&parts, full(body), &[], &[]).await?;
-            if answer.status().is_server_error() {
-                return Err(GatewayError::UpstreamUnavailable(format!(
-                    "the upstream answered {}",
-                    answer.status()
-                )));
-            }
+            let document = full(accepted.document().clone());
+            let answer = upstream.forward(&parts, document, &[], &[]).await?;
+            refuse_server_error(answer.status(), "a listing")?;
             if answer.status().is_success() {
-                gateway.accepted.add(listing.artifacts()).await?;
+                gateway.accepted.add(accepted.artifacts()).await?;
+                stored(gateway, &accepted).await?;
             }
             relay(answer)
         }
     };
-    decision_headers(&mut response, &verdict);
+    decision_headers(&mut response, accepted.verdict());
     Ok(response)
 }
 
 /// `GET /v1/listings/{id}` (or a `listing-read` rule): served only when the
-/// policy accepts the listing now (verdict cache first).
+/// policy accepts the listing now (verdict cache first) and it is the
+/// listing of the product the path names.
 pub async fn read(
     gateway: &Arc<Gateway>,
     rule: &RouteRule,
@@ -99,57 +91,41 @@ pub async fn read(
     peer: Option<SocketAddr>,
 ) -> Result<Response<Body>, GatewayError> {
     let limit = gateway.config.limits.max_listing_bytes;
-    let (bytes, content_type) = match &gateway.upstream {
+    let mut held = gateway.listing_budget.reservation();
+    let (document, content_type) = match &gateway.upstream {
         Upstream::File(catalog) => {
             let id = captures
                 .id
+                .as_deref()
                 .and_then(|id| id.parse::<ProductId>().ok())
-                .ok_or(GatewayError::NotFound)?;
+                .ok_or(GatewayError::client(ErrorKind::NotFound))?;
             let bytes = catalog
                 .listing(&id, limit)
                 .await?
-                .ok_or(GatewayError::NotFound)?;
+                .ok_or(GatewayError::client(ErrorKind::NotFound))?;
+            held.hold(bytes.len() as u64)?;
             (bytes, HeaderValue::from_static("application/json"))
         }
         Upstream::Http(upstream) => {
             let (parts, _) = request.into_parts();
-            fetch_whole(gateway, upstream, &parts, "a listing").await?
+            fetch_whole(gateway, upstream, &parts, "a listing", &mut held).await?
         }
     };
-    let listing = evidence(&bytes, &rule.listing_pointer, limit).map_err(as_upstream)?;
-    let verdict = judge_stored(gateway, listing, peer)
-        .await
-        .map_err(as_upstream)?;
-    let mut response = Response::new(full(bytes));
+    let candidate = Candidate {
+        document,
+        pointer: &rule.listing_pointer,
+        from: ErrorSource::Upstream,
+        bound_id: captures.id.as_deref(),
+        purpose: Purpose::Read,
+        peer,
+    };
+    let accepted = judge(gateway, candidate).await?;
+    let mut response = Response::new(full(accepted.document().clone()));
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
-    decision_headers(&mut response, &verdict);
+    decision_headers(&mut response, accepted.verdict());
     Ok(response)
-}
-
-/// Verifier, policy and decision phases for a listing read from the
-/// upstream: its verdict through the verdict cache, recorded on the ledger
-/// when computed now. A denial is [`GatewayError::Rejected`], a listing that
-/// cannot be used [`GatewayError::MalformedListing`].
-async fn judge_stored(
-    gateway: &Gateway,
-    listing: Bytes,
-    peer: Option<SocketAddr>,
-) -> Result<Arc<Verdict>, GatewayError> {
-    let (verdict, computed) = cached_verdict(gateway, listing.clone()).await?;
-    let recording = match &computed {
-        Some(parsed) => Recording::New(DecisionRecord {
-            verdict: &verdict,
-            listing: Some(parsed),
-            listing_bytes: &listing,
-            peer,
-            submission: false,
-        }),
-        None => Recording::AlreadyRecorded,
-    };
-    decide(gateway, &verdict, recording).await?;
-    Ok(verdict)
 }
 
 /// `GET /v1/catalog?after=ID&limit=N` (or a `catalog-read` rule): product
@@ -167,16 +143,12 @@ pub async fn catalog(
             let (parts, _) = request.into_parts();
             let Some(pointer) = &rule.listings_pointer else {
                 let answer = upstream.forward(&parts, empty(), &[], &[]).await?;
-                if answer.status().is_server_error() {
-                    return Err(GatewayError::UpstreamUnavailable(format!(
-                        "the upstream answered {}",
-                        answer.status()
-                    )));
-                }
+                refuse_server_error(answer.status(), "a catalog page")?;
                 return Ok(relay(answer));
             };
+            let mut held = gateway.listing_budget.reservation();
             let (page, content_type) =
-                fetch_whole(gateway, upstream, &parts, "a catalog page").await?;
+                fetch_whole(gateway, upstream, &parts, "a catalog page", &mut held).await?;
             let (page, withheld) = filter_page(gateway, rule, pointer, &page, peer).await?;
             let mut response = Response::new(full(page));
             let headers = response.headers_mut();
@@ -197,18 +169,18 @@ pub async fn catalog(
                 .collect();
             let page = json!({"format": "cragate.catalog/v1", "listings": listings, "next": next});
             let body = serde_json::to_vec_pretty(&page)
-                .map_err(|e| GatewayError::Internal(e.to_string()))?;
+                .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
             Ok(json_response(StatusCode::OK, body))
         }
     }
 }
 
 /// Judges each entry of a catalog page (the array at `pointer`; the
-/// listing at the rule's `listing_pointer` in each entry) through the
-/// verdict cache, recording verdicts computed now, and returns the page
-/// with only the accepted entries, and how many were withheld. An entry
-/// without a usable listing is withheld; a page without the array, or a
-/// verdict that cannot be recorded, fails the whole read.
+/// listing at the rule's `listing_pointer` in each entry) as a read
+/// ([`judge`]), and returns the page with only the accepted entries, and
+/// how many were withheld. An entry without a usable listing is withheld;
+/// a page without the array, or a verdict that cannot be recorded, fails
+/// the whole read.
 async fn filter_page(
     gateway: &Gateway,
     rule: &RouteRule,
@@ -216,16 +188,23 @@ async fn filter_page(
     page: &Bytes,
     peer: Option<SocketAddr>,
 ) -> Result<(Vec<u8>, usize), GatewayError> {
+    let unusable = |error| GatewayError::upstream(ErrorKind::Document(error));
     let limit = usize::try_from(gateway.config.limits.max_listing_bytes).unwrap_or(usize::MAX);
     check_limits(page, "catalog page", limit, MAX_JSON_DEPTH)
-        .map_err(|e| GatewayError::UpstreamInvalid(e.to_string()))?;
-    let mut document: Value = serde_json::from_slice(page)
-        .map_err(|e| GatewayError::UpstreamInvalid(format!("the catalog page is not JSON: {e}")))?;
+        .map_err(|e| unusable(DocumentError::Limits(e)))?;
+    let mut document: Value = serde_json::from_slice(page).map_err(|error| {
+        unusable(DocumentError::NotJson {
+            what: "catalog page",
+            error,
+        })
+    })?;
     let entries = document
         .pointer_mut(pointer)
         .and_then(Value::as_array_mut)
         .ok_or_else(|| {
-            GatewayError::UpstreamInvalid(format!("the catalog page has no array at {pointer:?}"))
+            unusable(DocumentError::NoEntries {
+                pointer: pointer.to_owned(),
+            })
         })?;
     let mut kept = Vec::with_capacity(entries.len());
     let total = entries.len();
@@ -233,21 +212,37 @@ async fn filter_page(
         let Some(listing) = entry.pointer(&rule.listing_pointer) else {
             continue;
         };
-        let bytes = serde_json::to_vec(listing)
+        let document = serde_json::to_vec(listing)
             .map(Bytes::from)
-            .map_err(|e| GatewayError::Internal(e.to_string()))?;
-        match judge_stored(gateway, bytes, peer).await {
+            .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
+        let candidate = Candidate {
+            document,
+            pointer: "",
+            from: ErrorSource::Upstream,
+            bound_id: None,
+            purpose: Purpose::Read,
+            peer,
+        };
+        match judge(gateway, candidate).await {
             Ok(_) => kept.push(entry),
-            Err(GatewayError::Rejected(_)) => {}
-            Err(GatewayError::MalformedListing(error)) => {
-                eprintln!("cragate: catalog-read: an entry withheld: {error}");
-            }
-            Err(other) => return Err(other),
+            Err(error) => match error.kind() {
+                ErrorKind::Rejected(_) => {}
+                ErrorKind::MalformedListing(_)
+                | ErrorKind::Document(_)
+                | ErrorKind::ProductId { .. } => {
+                    eprintln!(
+                        "cragate: catalog-read: an entry withheld: {}",
+                        log_line(&error)
+                    );
+                }
+                _ => return Err(error),
+            },
         }
     }
     let withheld = total - kept.len();
     *entries = kept;
-    let body = serde_json::to_vec(&document).map_err(|e| GatewayError::Internal(e.to_string()))?;
+    let body = serde_json::to_vec(&document)
+        .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
     Ok((body, withheld))
 }
 
@@ -262,12 +257,10 @@ fn page_query(query: &str) -> Result<(Option<String>, usize), GatewayError> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=MAX_PAGE).contains(n))
-                    .ok_or_else(|| {
-                        GatewayError::BadRequest(format!("limit must be 1 to {MAX_PAGE}"))
-                    })?;
+                    .ok_or_else(|| bad_query(format!("limit must be 1 to {MAX_PAGE}")))?;
             }
             _ => {
-                return Err(GatewayError::BadRequest(format!(
+                return Err(bad_query(format!(
                     "unknown or malformed query parameter {pair:?}"
                 )));
             }
@@ -276,16 +269,31 @@ fn page_query(query: &str) -> Result<(Option<String>, usize), GatewayError> {
     Ok((after, limit))
 }
 
+fn bad_query(message: String) -> GatewayError {
+    GatewayError::client(ErrorKind::BadRequest(message))
+}
+
+/// An upstream that answers a server error has failed: its answer is not
+/// relayed as if it were the route's.
+fn refuse_server_error(status: StatusCode, what: &'static str) -> Result<(), GatewayError> {
+    if status.is_server_error() {
+        return Err(GatewayError::upstream(ErrorKind::Status { status, what }));
+    }
+    Ok(())
+}
+
 /// GETs a JSON document the gateway judges (`what`: "a listing", "a
 /// catalog page") from the upstream, whole and unencoded (range, validator
-/// and encoding headers are not forwarded), under the listing budget: its
-/// bytes and content type. Only a `200` is a document; `404` is not found,
-/// any other status the upstream's failure.
+/// and encoding headers are not forwarded), under the listing budget and
+/// held of the listing bytes in flight: its bytes and content type. Only a
+/// `200` is a document; `404` is not found, any other status the
+/// upstream's failure.
 async fn fetch_whole(
     gateway: &Gateway,
     upstream: &HttpUpstream,
     parts: &Parts,
-    what: &str,
+    what: &'static str,
+    held: &mut Reservation,
 ) -> Result<(Bytes, HeaderValue), GatewayError> {
     let whole = [
         header::RANGE,
@@ -295,15 +303,11 @@ async fn fetch_whole(
         header::ACCEPT_ENCODING,
     ];
     let limit = gateway.config.limits.max_listing_bytes;
-    let (head, bytes) = upstream.fetch(parts, &whole, limit).await?;
+    let (head, bytes) = upstream.fetch(parts, &whole, limit, held).await?;
     match head.status {
         StatusCode::OK => {}
-        StatusCode::NOT_FOUND => return Err(GatewayError::NotFound),
-        other => {
-            return Err(GatewayError::UpstreamInvalid(format!(
-                "status {other} for {what}"
-            )));
-        }
+        StatusCode::NOT_FOUND => return Err(GatewayError::client(ErrorKind::NotFound)),
+        status => return Err(GatewayError::upstream(ErrorKind::Status { status, what })),
     }
     let content_type = head
         .headers
@@ -311,18 +315,6 @@ async fn fetch_whole(
         .cloned()
         .unwrap_or(HeaderValue::from_static("application/json"));
     Ok((bytes, content_type))
-}
-
-/// A listing that came from the upstream and cannot be used is the
-/// upstream's failure, not the client's.
-fn as_upstream(error: GatewayError) -> GatewayError {
-    match error {
-        GatewayError::MalformedListing(e) => {
-            GatewayError::UpstreamInvalid(format!("stored listing: {e}"))
-        }
-        GatewayError::BadRequest(m) => GatewayError::UpstreamInvalid(m),
-        other => other,
-    }
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {

@@ -8,7 +8,12 @@
 //!
 //! The gateway's own routes come first, whatever the rules say: health and
 //! readiness (open), metrics, the configuration view and the ledger API
-//! under `/v1/admin/ledger/` (admin, see [`Access`]).
+//! under `/v1/admin/ledger/` (admin, see [`Access`]). Every route has its
+//! [`Access`], which [`authorize`] checks before the route's handler runs.
+//!
+//! Product routes are matched on the normalised path
+//! ([`crate::http::path::NormalPath`]), and the upstream receives that same
+//! path: a path it could read as another is refused.
 
 pub mod admin;
 pub mod artifacts;
@@ -18,15 +23,17 @@ pub mod ops;
 use std::future::Future;
 use std::sync::Arc;
 
-use http::{Method, Request, Response};
+use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
 
 use crate::http::body::Body;
-use crate::http::error::{ErrorSource, GatewayError, error_response};
-use crate::pipeline::{Connection, Gateway};
+use crate::http::error::{ErrorKind, Excerpt, GatewayError, error_response, log_line};
+use crate::http::path::{NormalPath, PathError};
+use crate::pipeline::{Connection, Gateway, authorize};
 
 pub use crate::config::pattern::{Capture, Captures, PathPattern};
 pub use crate::config::rules::{RouteKind, RouteRule, native_rules};
+pub use crate::pipeline::Access;
 
 /// The gateway's own routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,19 +57,6 @@ impl Ops {
             Self::Config => Access::Admin,
         }
     }
-}
-
-/// Who may use one of the gateway's own routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Anyone (health and readiness probes).
-    Open,
-    /// Administrators once a way to authenticate them is configured, anyone
-    /// before: metrics, so that a scraper works on the default setup and
-    /// needs the admin's certificate or token once either exists.
-    AdminWhenConfigured,
-    /// Administrators only; with no way to authenticate them, nobody.
-    Admin,
 }
 
 /// A read of the ledger through the admin API (`/v1/admin/ledger/...`).
@@ -112,10 +106,47 @@ pub enum Route<'a> {
     Ledger(LedgerRead),
     /// `POST /v1/admin/ledger/supply-links`: a supply recorded (admin).
     SupplyLink,
-    /// A product route, with what its path captured.
-    Product(&'a RouteRule, Captures),
+    /// A product route: its rule, what its path captured, and the path in
+    /// the normal form it is forwarded in.
+    Product {
+        /// The rule.
+        rule: &'a RouteRule,
+        /// What the path captured.
+        captures: Captures,
+        /// The normalised path.
+        path: NormalPath,
+    },
+    /// A path an upstream could read as another: refused with 400.
+    BadPath(PathError),
     /// Nothing: denied with 404.
     Unknown,
+}
+
+impl Route<'_> {
+    /// Who may use it.
+    pub fn access(&self) -> Access {
+        match self {
+            Self::Ops(ops) => ops.access(),
+            Self::Ledger(_) | Self::SupplyLink => Access::Admin,
+            Self::Product { .. } | Self::BadPath(_) | Self::Unknown => Access::Open,
+        }
+    }
+
+    /// Its name in metrics and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ops(_) => "ops",
+            Self::Ledger(_) | Self::SupplyLink => "admin-ledger",
+            Self::Product { rule, .. } => match rule.kind {
+                RouteKind::ListingSubmission => "listing-submission",
+                RouteKind::ListingRead => "listing-read",
+                RouteKind::CatalogRead => "catalog-read",
+                RouteKind::ArtifactUpload => "artifact-upload",
+                RouteKind::Download => "download",
+            },
+            Self::BadPath(_) | Self::Unknown => "unknown",
+        }
+    }
 }
 
 /// Serves one request: every outcome is a response, every error denies.
@@ -124,84 +155,91 @@ pub async fn handle(
     connection: Connection,
     request: Request<Incoming>,
 ) -> Response<Body> {
-    let (route, result) = dispatch(&gateway, connection, request).await;
-    let response = result.unwrap_or_else(|error| {
-        if error.source() != ErrorSource::Client {
-            eprintln!("cragate: {route}: {error}");
-        }
-        error_response(&error)
-    });
-    gateway.metrics.request(route, response.status().as_u16());
+    let route = route(
+        &gateway.config.routes,
+        request.method(),
+        request.uri().path(),
+    );
+    let name = route.name();
+    let response = dispatch(&gateway, connection, route, request)
+        .await
+        .unwrap_or_else(|error| {
+            if error.is_logged() {
+                eprintln!("cragate: {name}: {}", log_line(&error));
+            }
+            error_response(&error)
+        });
+    gateway.metrics.request(name, response.status().as_u16());
     response
 }
 
+/// The authorization phase, then the route's handler.
 async fn dispatch(
     gateway: &Arc<Gateway>,
     connection: Connection,
-    request: Request<Incoming>,
-) -> (&'static str, Result<Response<Body>, GatewayError>) {
-    let path = request.uri().path().to_owned();
-    match route(&gateway.config.routes, request.method(), &path) {
-        Route::Ops(which) => (
-            "ops",
-            ops::serve(gateway, connection, request.headers(), which).await,
-        ),
-        Route::Ledger(read) => (
-            "admin-ledger",
-            admin::serve(gateway, connection, request.headers(), request.uri(), read).await,
-        ),
-        Route::SupplyLink => (
-            "admin-ledger",
-            admin::record_supply(gateway, connection, request).await,
-        ),
-        Route::Unknown => (
-            "unknown",
-            Err(GatewayError::NoRoute {
-                method: request.method().to_string(),
-                path,
-            }),
-        ),
-        Route::Product(rule, captures) => {
-            let rule = rule.clone();
+    route: Route<'_>,
+    mut request: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    authorize(gateway, connection, request.headers(), route.access())?;
+    match route {
+        Route::Ops(which) => ops::serve(gateway, which).await,
+        Route::Ledger(read) => admin::serve(gateway, request.uri(), read).await,
+        Route::SupplyLink => admin::record_supply(gateway, request).await,
+        Route::Unknown => Err(GatewayError::client(ErrorKind::NoRoute {
+            method: request.method().clone(),
+            path: Excerpt::new(request.uri().path()),
+        })),
+        Route::BadPath(error) => Err(GatewayError::client(ErrorKind::BadPath(error))),
+        Route::Product {
+            rule,
+            captures,
+            path,
+        } => {
+            forward_as(&mut request, &path)?;
             let deadline = gateway.config.limits.request_timeout;
+            let peer = connection.peer;
             match rule.kind {
-                RouteKind::ListingSubmission => (
-                    "listing-submission",
+                RouteKind::ListingSubmission => {
                     bounded(
                         deadline,
-                        listings::submit(gateway, &rule, captures, request, connection.peer),
+                        listings::submit(gateway, rule, captures, request, peer),
                     )
-                    .await,
-                ),
-                RouteKind::ListingRead => (
-                    "listing-read",
+                    .await
+                }
+                RouteKind::ListingRead => {
                     bounded(
                         deadline,
-                        listings::read(gateway, &rule, captures, request, connection.peer),
+                        listings::read(gateway, rule, captures, request, peer),
                     )
-                    .await,
-                ),
-                RouteKind::CatalogRead => (
-                    "catalog-read",
-                    bounded(
-                        deadline,
-                        listings::catalog(gateway, &rule, request, connection.peer),
-                    )
-                    .await,
-                ),
+                    .await
+                }
+                RouteKind::CatalogRead => {
+                    bounded(deadline, listings::catalog(gateway, rule, request, peer)).await
+                }
                 // Streaming routes: bounded by the idle budget per piece
                 // and the size budget, not by a total time.
-                RouteKind::ArtifactUpload => (
-                    "artifact-upload",
-                    artifacts::upload(gateway, captures, request).await,
-                ),
-                RouteKind::Download => (
-                    "download",
-                    artifacts::download(gateway, captures, request).await,
-                ),
+                RouteKind::ArtifactUpload => artifacts::upload(gateway, captures, request).await,
+                RouteKind::Download => artifacts::download(gateway, captures, request).await,
             }
         }
     }
+}
+
+/// Puts the normalised path in the request, so that what is forwarded is
+/// what was routed.
+fn forward_as(request: &mut Request<Incoming>, path: &NormalPath) -> Result<(), GatewayError> {
+    if request.uri().path() == path.as_str() {
+        return Ok(());
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    *request.uri_mut() = Uri::from_parts(parts)
+        .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
+    Ok(())
 }
 
 /// Limits phase, in time: a buffered request that takes longer than the
@@ -212,10 +250,11 @@ async fn bounded(
 ) -> Result<Response<Body>, GatewayError> {
     tokio::time::timeout(deadline, work)
         .await
-        .unwrap_or(Err(GatewayError::ClientTimeout))
+        .unwrap_or(Err(GatewayError::client(ErrorKind::Timeout)))
 }
 
-/// Finds the route of a request.
+/// Finds the route of a request: the gateway's own routes on the path as
+/// it came, product routes on its normal form.
 pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'a> {
     if method == Method::GET {
         let ops = match path {
@@ -235,11 +274,23 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
     if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {
         return Route::SupplyLink;
     }
-    rules
+    let path = match NormalPath::new(path) {
+        Ok(path) => path,
+        Err(error) => return Route::BadPath(error),
+    };
+    let matched = rules
         .iter()
         .filter(|rule| rule.method == method)
-        .find_map(|rule| rule.path.matches(path).map(|c| Route::Product(rule, c)))
-        .unwrap_or(Route::Unknown)
+        .find_map(|rule| rule.path.matches(&path).map(|captures| (rule, captures)));
+    match matched {
+        Some((rule, Ok(captures))) => Route::Product {
+            rule,
+            captures,
+            path,
+        },
+        Some((_, Err(error))) => Route::BadPath(error),
+        None => Route::Unknown,
+    }
 }
 
 #[cfg(test)]
@@ -251,7 +302,7 @@ mod tests {
         let rules = native_rules();
         assert_eq!(rules.len(), 5);
         let kind = |method: &Method, path: &str| match route(&rules, method, path) {
-            Route::Product(rule, _) => Some(rule.kind),
+            Route::Product { rule, .. } => Some(rule.kind),
             _ => None,
         };
         assert_eq!(
@@ -292,5 +343,58 @@ mod tests {
         assert_eq!(read(&Method::POST, "/v1/admin/ledger/entries"), None);
         assert_eq!(Ops::Health.access(), Access::Open);
         assert_eq!(Ops::Config.access(), Access::Admin);
+    }
+
+    #[test]
+    fn every_route_has_its_access() {
+        let rules = native_rules();
+        let access = |method: &Method, path: &str| route(&rules, method, path).access();
+        assert_eq!(access(&Method::GET, "/healthz"), Access::Open);
+        assert_eq!(
+            access(&Method::GET, "/metrics"),
+            Access::AdminWhenConfigured
+        );
+        assert_eq!(access(&Method::GET, "/admin/config"), Access::Admin);
+        assert_eq!(access(&Method::GET, "/v1/admin/ledger/key"), Access::Admin);
+        assert_eq!(
+            access(&Method::POST, "/v1/admin/ledger/supply-links"),
+            Access::Admin
+        );
+        assert_eq!(access(&Method::POST, "/v1/listings"), Access::Open);
+        assert_eq!(access(&Method::GET, "/nowhere"), Access::Open);
+    }
+
+    #[test]
+    fn product_routes_match_the_normalised_path() {
+        let rules = native_rules();
+        match route(&rules, &Method::GET, "/v1/listings/%76ault%2dkey") {
+            Route::Product { captures, path, .. } => {
+                assert_eq!(captures.id.as_deref(), Some("vault-key"));
+                assert_eq!(path.as_str(), "/v1/listings/vault-key");
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in [
+            "/v1/listings/..%2Fcatalog",
+            "/v1/listings/a%5Cb",
+            "/v1/listings/%2e%2e",
+            "/v1/../v1/catalog",
+            "/v1//catalog",
+        ] {
+            assert!(
+                matches!(route(&rules, &Method::GET, bad), Route::BadPath(_)),
+                "{bad}"
+            );
+        }
+        // The gateway's own routes are not product paths: an encoded slash
+        // in a product id there is the id's own.
+        assert!(matches!(
+            route(
+                &rules,
+                &Method::GET,
+                "/v1/admin/ledger/supply-chain/cam%2F1"
+            ),
+            Route::Ledger(_)
+        ));
     }
 }

@@ -1,26 +1,19 @@
 //! The gateway's own routes: health, readiness, metrics and the admin view
-//! of the configuration in force; and the one check every admin route
-//! passes first.
+//! of the configuration in force.
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 
-use super::{Access, Ops};
+use super::Ops;
 use crate::http::body::{Body, full};
 use crate::http::error::GatewayError;
-use crate::pipeline::Connection;
 use crate::pipeline::Gateway;
 
-/// Serves one of the gateway's own routes, once [`authorize`] let it through.
-pub async fn serve(
-    gateway: &Arc<Gateway>,
-    connection: Connection,
-    headers: &HeaderMap,
-    ops: Ops,
-) -> Result<Response<Body>, GatewayError> {
-    authorize(gateway, connection, headers, ops.access())?;
+/// Serves one of the gateway's own routes (authorized already: see
+/// [`Ops::access`]).
+pub async fn serve(gateway: &Arc<Gateway>, ops: Ops) -> Result<Response<Body>, GatewayError> {
     let (status, content_type, body) = match ops {
         Ops::Health => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
         Ops::Ready => match gateway.upstream.ready().await {
@@ -46,29 +39,6 @@ pub async fn serve(
     Ok(response)
 }
 
-/// Lets a request through to a route of the given access: an admin route
-/// needs a verified client certificate or the admin bearer token
-/// ([`crate::http::auth`]), and is closed when neither is configured.
-pub fn authorize(
-    gateway: &Gateway,
-    connection: Connection,
-    headers: &HeaderMap,
-    access: Access,
-) -> Result<(), GatewayError> {
-    let guarded = match access {
-        Access::Open => false,
-        Access::AdminWhenConfigured => gateway.admin.is_configured(),
-        Access::Admin => true,
-    };
-    if !guarded {
-        return Ok(());
-    }
-    gateway
-        .admin
-        .check(connection.client_certificate, headers)
-        .map_err(GatewayError::AdminRefused)
-}
-
 fn admin_view(gateway: &Gateway) -> String {
     let config = &gateway.config;
     let limits = &config.limits;
@@ -91,6 +61,7 @@ fn admin_view(gateway: &Gateway) -> String {
         "limits": {
             "max_header_bytes": limits.max_header_bytes,
             "max_listing_bytes": limits.max_listing_bytes,
+            "max_listing_bytes_in_flight": limits.max_listing_bytes_in_flight,
             "max_artifact_bytes": limits.max_artifact_bytes,
             "max_connections": limits.max_connections,
             "max_streams_per_connection": limits.max_streams_per_connection,

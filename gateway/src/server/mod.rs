@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cragate_verifier::policy::Policy;
-use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 
 use crate::config::{Config, UpstreamConfig, policies};
 use crate::http::auth::AdminAuth;
+use crate::http::budget::ByteBudget;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
 use crate::pipeline::index::AcceptedIndex;
@@ -110,6 +110,7 @@ impl Gateway {
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
+            listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),
             policy: Arc::new(policy),
             upstream,
             accepted,
@@ -248,7 +249,7 @@ async fn rebuild_index(
     let now = Timestamp::now();
     for (id, bytes) in catalog.all_listings(limit)? {
         match policies::evaluate(policy, &bytes, now) {
-            Ok((listing, verdict)) if verdict.decision() != Decision::Deny => {
+            Ok((listing, verdict)) if verdict.decision().accepts() => {
                 index.add(listing.artifacts()).await?;
             }
             Ok(_) => eprintln!("cragate: stored listing {id} no longer passes the policy"),

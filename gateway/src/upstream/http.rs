@@ -19,8 +19,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use thread_local::ThreadLocal;
 use tokio::net::TcpStream;
 
-use crate::http::body::{Body, empty, read_limited};
-use crate::http::error::GatewayError;
+use crate::http::body::{Body, BodyLimits, empty, read_limited};
+use crate::http::budget::Reservation;
+use crate::http::error::{Cause, ErrorKind, ErrorSource, GatewayError};
 
 /// Headers that belong to one connection and are never forwarded
 /// (RFC 9110, section 7.6.1).
@@ -62,29 +63,22 @@ impl std::fmt::Debug for InlineConnection {
 /// Why an exchange of [`HttpUpstream::fetch`] failed: the connection
 /// (worth one retry on a new one when it was a kept one), or anything else.
 enum Failure {
-    Connection(String),
+    Connection(Cause),
     Other(GatewayError),
 }
 
 impl Failure {
     fn into_error(self) -> GatewayError {
         match self {
-            Self::Connection(message) => GatewayError::UpstreamUnavailable(message),
+            Self::Connection(cause) => unreachable(cause),
             Self::Other(error) => error,
         }
     }
 }
 
-/// A body from the upstream that could not be read whole is the
-/// upstream's failure.
-fn upstream_body_error(error: GatewayError) -> GatewayError {
-    match error {
-        GatewayError::ClientTimeout => GatewayError::UpstreamTimeout,
-        GatewayError::TooLarge { limit } => {
-            GatewayError::UpstreamInvalid(format!("a document over {limit} bytes"))
-        }
-        other => GatewayError::UpstreamUnavailable(other.to_string()),
-    }
+/// The upstream cannot be reached, or the exchange broke off.
+fn unreachable(cause: impl Into<Cause>) -> GatewayError {
+    GatewayError::upstream(ErrorKind::Unreachable(cause.into()))
 }
 
 /// An HTTP upstream.
@@ -169,12 +163,12 @@ impl HttpUpstream {
                 .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
         );
         let uri = Uri::from_parts(uri)
-            .map_err(|e| GatewayError::BadRequest(format!("cannot forward this path: {e}")))?;
+            .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
         let mut request = Request::builder()
             .method(parts.method.clone())
             .uri(uri)
             .body(body)
-            .map_err(|e| GatewayError::Internal(e.to_string()))?;
+            .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
         *request.headers_mut() = forwarded_headers(&parts.headers, drop);
         for (name, value) in extra {
             request.headers_mut().insert(name.clone(), value.clone());
@@ -195,8 +189,8 @@ impl HttpUpstream {
     ) -> Result<Response<Incoming>, GatewayError> {
         let request = self.request(parts, body, drop, extra, true)?;
         match tokio::time::timeout(self.timeout, self.client().request(request)).await {
-            Err(_) => Err(GatewayError::UpstreamTimeout),
-            Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable(error.to_string())),
+            Err(_) => Err(GatewayError::upstream(ErrorKind::Timeout)),
+            Ok(Err(error)) => Err(unreachable(error)),
             Ok(Ok(response)) => Ok(response),
         }
     }
@@ -204,7 +198,7 @@ impl HttpUpstream {
     /// Asks for a document the gateway reads whole before answering (a
     /// listing, a catalog page) with the request's method and path and no
     /// body, leaving out the `drop` headers too: the answer's head and at
-    /// most `limit` bytes of body.
+    /// most `limit` bytes of body, held of the listing budget by `held`.
     ///
     /// Unlike [`Self::forward`], the exchange is driven by the calling
     /// task on a connection kept by this worker thread, with no task of
@@ -216,6 +210,7 @@ impl HttpUpstream {
         parts: &Parts,
         drop: &[HeaderName],
         limit: u64,
+        held: &mut Reservation,
     ) -> Result<(http::response::Parts, Bytes), GatewayError> {
         let exchange = async {
             let kept = self.idle.get_or_default().borrow_mut().pop();
@@ -226,10 +221,10 @@ impl HttpUpstream {
                 Some(connection) => connection,
                 None => self.connect().await?,
             };
-            match self.exchange(connection, parts, drop, limit).await {
+            match self.exchange(connection, parts, drop, limit, held).await {
                 Err(Failure::Connection(_)) if retry => {
                     let connection = self.connect().await?;
-                    self.exchange(connection, parts, drop, limit)
+                    self.exchange(connection, parts, drop, limit, held)
                         .await
                         .map_err(Failure::into_error)
                 }
@@ -238,7 +233,7 @@ impl HttpUpstream {
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
-            .unwrap_or(Err(GatewayError::UpstreamTimeout))
+            .unwrap_or(Err(GatewayError::upstream(ErrorKind::Timeout)))
     }
 
     /// A new connection for [`Self::fetch`].
@@ -246,10 +241,10 @@ impl HttpUpstream {
         let mut connector = self.connector.clone();
         let io = tower_service::Service::call(&mut connector, self.base.clone())
             .await
-            .map_err(|e| GatewayError::UpstreamUnavailable(e.to_string()))?;
+            .map_err(unreachable)?;
         let (sender, connection) = hyper::client::conn::http1::handshake(io)
             .await
-            .map_err(|e| GatewayError::UpstreamUnavailable(e.to_string()))?;
+            .map_err(unreachable)?;
         Ok(InlineConnection { sender, connection })
     }
 
@@ -261,6 +256,7 @@ impl HttpUpstream {
         parts: &Parts,
         drop: &[HeaderName],
         limit: u64,
+        held: &mut Reservation,
     ) -> Result<(http::response::Parts, Bytes), Failure> {
         let request = self
             .request(parts, empty(), drop, &[], false)
@@ -276,15 +272,20 @@ impl HttpUpstream {
                 sender
                     .ready()
                     .await
-                    .map_err(|e| Failure::Connection(e.to_string()))?;
+                    .map_err(|e| Failure::Connection(e.into()))?;
                 let answer = sender
                     .send_request(request)
                     .await
-                    .map_err(|e| Failure::Connection(e.to_string()))?;
+                    .map_err(|e| Failure::Connection(e.into()))?;
                 let (head, body) = answer.into_parts();
-                let bytes = read_limited(body, limit, self.timeout)
+                let limits = BodyLimits {
+                    limit,
+                    idle: self.timeout,
+                    from: ErrorSource::Upstream,
+                };
+                let bytes = read_limited(body, limits, Some(held))
                     .await
-                    .map_err(|error| Failure::Other(upstream_body_error(error)))?;
+                    .map_err(Failure::Other)?;
                 Ok((head, bytes))
             };
             let mut work = std::pin::pin!(work);
@@ -296,7 +297,7 @@ impl HttpUpstream {
                 // whatever is still missing can no longer come.
                 _ = driver => futures_util::FutureExt::now_or_never(&mut work)
                     .unwrap_or_else(|| Err(Failure::Connection(
-                        "the upstream closed the connection".to_owned(),
+                        "the upstream closed the connection".into(),
                     ))),
             }
         };

@@ -18,6 +18,7 @@ pub use file::FileCatalog;
 pub use http::HttpUpstream;
 
 use crate::http::body::{Body, BodyError};
+use crate::http::error::IdProblem;
 
 /// The upstream in use.
 #[derive(Debug)]
@@ -34,6 +35,20 @@ impl Upstream {
         match self {
             Self::File(catalog) => tokio::fs::metadata(catalog.temp_dir()).await.is_ok(),
             Self::Http(upstream) => upstream.reachable().await,
+        }
+    }
+
+    /// Whether the upstream can store a listing under `id`: the file
+    /// catalog needs a file name (a [`cragate_verifier::evidence::ProductId`]); an HTTP upstream
+    /// gets the id in the path the client chose, which the route checks.
+    pub fn check_id(&self, id: &str) -> Result<(), IdProblem> {
+        match self {
+            Self::File(_) if id.parse::<cragate_verifier::evidence::ProductId>().is_err() => {
+                Err(IdProblem::NotAFileName {
+                    max: cragate_verifier::evidence::MAX_PRODUCT_ID_BYTES,
+                })
+            }
+            _ => Ok(()),
         }
     }
 
