@@ -173,7 +173,6 @@ fn the_listing_forwarded_inside_an_envelope_is_the_listing_judged() {
 }
 
 #[test]
-#[ignore = "the verifier's JSON reader does not refuse duplicate keys yet"]
 fn duplicate_keys_are_refused_on_every_route() {
     let nginx = Nginx::start();
     let gateway = Gateway::fronting(&nginx, &format!("{ENVELOPES}{PAGES_ROUTE}"));

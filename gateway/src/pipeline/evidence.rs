@@ -10,8 +10,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use cragate_verifier::json::check_limits;
-use cragate_verifier::limits::MAX_JSON_DEPTH;
+use cragate_verifier::json::{self, JsonBudget};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -35,7 +34,10 @@ pub fn listing_at(
         document.clone()
     } else {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        check_limits(document, what, limit, MAX_JSON_DEPTH)
+        // The verifier's reader: besides size and depth, a key given twice
+        // anywhere in the body is refused, so the pointer never picks one
+        // of two meanings (RFC 8259 s.4).
+        json::check(document, &JsonBudget::new(what, limit))
             .map_err(|e| refuse(DocumentError::Limits(e)))?;
         let tokens = tokens(pointer);
         raw_at(document, &tokens)

@@ -118,7 +118,12 @@ pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accept
     let listing = listing_at(&document, pointer, limit, from)?;
     let (judged, parsed, key) = verdict(gateway, &listing, from, purpose).await?;
     let verdict = &judged.verdict;
-    validate_id(gateway, verdict.listing().product_id.as_str(), bound_id, from)?;
+    validate_id(
+        gateway,
+        verdict.listing().product_id.as_str(),
+        bound_id,
+        from,
+    )?;
     let supply = match (&parsed, purpose) {
         (Some(parsed), Purpose::Submission) if verdict.decision().accepts() => {
             SupplyLink::of(parsed, verdict).map_err(|kind| GatewayError::new(kind, from))?

@@ -192,6 +192,22 @@ async fn filter_page(
     let limit = usize::try_from(gateway.config.limits.max_listing_bytes).unwrap_or(usize::MAX);
     check_limits(page, "catalog page", limit, MAX_JSON_DEPTH)
         .map_err(|e| unusable(DocumentError::Limits(e)))?;
+    // A key given twice anywhere in the page makes it unusable (RFC 8259
+    // s.4), as in a listing; a page may be an array, which the verifier's
+    // reader refuses at the top, so an array page is checked as the one
+    // value of an object around it.
+    let wrapped;
+    let checked: &[u8] = if page.trim_ascii_start().starts_with(b"[") {
+        wrapped = [b"{\"page\":".as_slice(), page, b"}"].concat();
+        &wrapped
+    } else {
+        page
+    };
+    cragate_verifier::json::check(
+        checked,
+        &cragate_verifier::json::JsonBudget::new("catalog page", limit.saturating_add(8)),
+    )
+    .map_err(|e| unusable(DocumentError::Limits(e)))?;
     let mut document: Value = serde_json::from_slice(page).map_err(|error| {
         unusable(DocumentError::NotJson {
             what: "catalog page",
