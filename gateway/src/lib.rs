@@ -41,12 +41,14 @@ mod layers {
 
     /// Each layer's rank: a module may use modules of the same or a lower
     /// rank only.
-    const RANKS: [(&str, u8); 8] = [
+    const RANKS: [(&str, u8); 10] = [
         ("http", 1),
         ("config", 2),
         ("ledger", 3),
         ("upstream", 3),
+        ("recall", 3),
         ("pipeline", 4),
+        ("gate", 4),
         ("routes", 5),
         ("server", 6),
         ("cli", 7),
