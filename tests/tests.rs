@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod cli_files;
 mod cluster;
 mod conformance;
 mod cra_check;
