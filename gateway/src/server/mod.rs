@@ -18,6 +18,8 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, UpstreamConfig, policies};
 use crate::http::auth::AdminAuth;
 use crate::http::budget::ByteBudget;
+use crate::http::files::DataLock;
+use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
 use crate::pipeline::index::AcceptedIndex;
@@ -55,28 +57,32 @@ fn open_ledger(location: &Location) -> anyhow::Result<OpenLedger> {
 impl Gateway {
     /// Opens the upstream and the accepted index.
     pub async fn open(config: Config, policy: Policy) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        // Before anything in the data folder is touched.
+        let data_lock = DataLock::take(&config.data_dir)?;
         let limits = &config.limits;
-        let (upstream, accepted, temp_dir) = match &config.upstream {
+        let (upstream, accepted, temp_dir, temp) = match &config.upstream {
             UpstreamConfig::Dir(root) => {
                 let catalog = FileCatalog::open(root)
                     .with_context(|| format!("cannot open the catalog {}", root.display()))?;
                 let accepted = rebuild_index(&catalog, &policy, limits.max_listing_bytes).await?;
                 let temp_dir = catalog.temp_dir();
-                (Upstream::File(catalog), accepted, temp_dir)
+                (Upstream::File(catalog), accepted, temp_dir, None)
             }
             UpstreamConfig::Http(base) => {
                 let upstream = HttpUpstream::new(base.clone(), limits.upstream_timeout)?;
                 let path = config.data_dir.join("accepted-artifacts");
                 let accepted = AcceptedIndex::persistent(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                let temp_dir = config.data_dir.join("tmp");
-                if temp_dir.exists() {
-                    std::fs::remove_dir_all(&temp_dir)?;
-                }
-                std::fs::create_dir_all(&temp_dir)?;
-                (Upstream::Http(Box::new(upstream)), accepted, temp_dir)
+                let parent = config.data_dir.join("tmp");
+                let temp = ProcessTemp::create(&parent)
+                    .with_context(|| format!("cannot prepare {}", parent.display()))?;
+                let temp_dir = temp.path().to_path_buf();
+                (
+                    Upstream::Http(Box::new(upstream)),
+                    accepted,
+                    temp_dir,
+                    Some(temp),
+                )
             }
         };
         let admin = AdminAuth {
@@ -119,6 +125,8 @@ impl Gateway {
             appender,
             ledger,
             temp_dir,
+            temp,
+            data_lock,
             admin,
             config,
         })
