@@ -60,3 +60,146 @@ fn finding_11_a_second_serve_on_the_same_data_folder_leaves_the_first_ones_uploa
     assert_eq!(download.status, 200, "{download:?}");
     assert_eq!(download.body, artifact);
 }
+
+#[test]
+fn finding_4_a_listing_with_the_same_digest_and_another_size_breaks_no_download() {
+    let gateway = Gateway::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "fw.bin", 4096, 1);
+    let owner = listing_with_artifacts(dir.path(), "owner-fw", &[&artifact]);
+    assert_eq!(post_file(&gateway.url("/v1/listings"), &owner).status, 201);
+    let digest = sha256(&artifact);
+    let url = gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    // Another uploader lists the same digest with another size.
+    let mut other = accepted_json();
+    other["product"]["id"] = "attacker-fw".into();
+    other["artifacts"] = serde_json::json!([{"name": "x", "digest": digest, "size": 4097}]);
+    let reply = send_json(
+        "POST",
+        &gateway.url("/v1/listings"),
+        &serde_json::to_vec(&other).unwrap(),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let download = curl(&url, &[]);
+    assert_eq!(download.status, 200, "{download:?}");
+    assert_eq!(download.body, std::fs::read(&artifact).unwrap());
+}
+
+#[test]
+fn finding_5_an_artifact_no_accepted_listing_references_now_is_not_served() {
+    let gateway = Gateway::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let old = pattern_file(dir.path(), "old.bin", 4096, 2);
+    let new = pattern_file(dir.path(), "new.bin", 4096, 3);
+    let first = listing_with_artifacts(dir.path(), "vaultkey-desktop", &[&old]);
+    assert_eq!(post_file(&gateway.url("/v1/listings"), &first).status, 201);
+    let old_url = gateway.url(&format!("/v1/artifacts/{}", sha256(&old)));
+    assert_eq!(put_file(&old_url, &old, &[]).status, 201);
+    assert_eq!(curl(&old_url, &[]).status, 200);
+    // The product's listing now names another artifact.
+    let second = listing_with_artifacts(dir.path(), "vaultkey-desktop", &[&new]);
+    assert_eq!(post_file(&gateway.url("/v1/listings"), &second).status, 201);
+    let stale = curl(&old_url, &[]);
+    assert_eq!(stale.status, 422, "{stale:?}");
+    let new_url = gateway.url(&format!("/v1/artifacts/{}", sha256(&new)));
+    assert_eq!(put_file(&new_url, &new, &[]).status, 201);
+    assert_eq!(curl(&new_url, &[]).status, 200);
+}
+
+/// A copy of the shipped policies whose app-store policy also requires
+/// signed artifacts: stricter than the one the listings were accepted
+/// under.
+fn stricter_policy(dir: &std::path::Path) -> std::path::PathBuf {
+    let root = crate::util::testdata().join("../policies");
+    let copy = dir.join("policies");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&root)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let path = copy.join("app-store.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let stricter = text.replace(
+        "[signatures]\nartifacts = false",
+        "[signatures]\nartifacts = true",
+    );
+    assert_ne!(text, stricter, "the policy's [signatures] section changed");
+    std::fs::write(&path, stricter).unwrap();
+    path
+}
+
+#[test]
+fn finding_5_a_restart_under_a_stricter_policy_withdraws_an_http_upstreams_artifacts() {
+    let nginx = Nginx::start();
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "fw.bin", 4096, 4);
+    let listing = listing_with_artifacts(dir.path(), "plain-fw", &[&artifact]);
+    let digest = sha256(&artifact);
+    let policy = stricter_policy(dir.path());
+    let mut gateway = Gateway::fronting(&nginx, "");
+    let data = format!("@{}", listing.display());
+    let put = curl(
+        &gateway.url("/store/listings/plain-fw.json"),
+        &["-X", "PUT", "--data-binary", &data],
+    );
+    assert_eq!(put.status, 201, "{put:?}");
+    let url = gateway.url(&format!("/store/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    assert_eq!(curl(&url, &[]).status, 200);
+    gateway.sigterm();
+    assert!(gateway.wait(Duration::from_secs(20)).success());
+    // The same data folder, under a policy that denies the listing.
+    let config = gateway.dir.path().join("cragate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("policy = {:?}\n{text}", policy.display().to_string()),
+    )
+    .unwrap();
+    let dir = std::mem::replace(&mut gateway.dir, tempfile::tempdir().unwrap());
+    drop(gateway);
+    let again = Gateway::start_in(dir, &["--config", config.to_str().unwrap()]);
+    let url = again.url(&format!("/store/artifacts/{digest}"));
+    let stale = curl(&url, &[]);
+    assert_eq!(stale.status, 422, "{stale:?}");
+}
+
+#[test]
+fn finding_12_a_torn_last_line_of_the_accepted_index_does_not_stop_the_start() {
+    let nginx = Nginx::start();
+    let artifact = accepted_artifact();
+    let digest = sha256(&artifact);
+    let mut gateway = Gateway::fronting(&nginx, "");
+    let put = curl(
+        &gateway.url("/store/listings/vaultkey-desktop.json"),
+        &[
+            "-X",
+            "PUT",
+            "--data-binary",
+            &format!("@{}", accepted_listing().display()),
+        ],
+    );
+    assert_eq!(put.status, 201, "{put:?}");
+    let url = gateway.url(&format!("/store/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    gateway.sigterm();
+    assert!(gateway.wait(Duration::from_secs(20)).success());
+    // A crash in the middle of an append leaves part of a line.
+    let index = gateway.data().join("accepted-artifacts");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&index)
+        .unwrap();
+    file.write_all(b"{\"product\":\"torn").unwrap();
+    drop(file);
+    let config = gateway.dir.path().join("cragate.toml");
+    let dir = std::mem::replace(&mut gateway.dir, tempfile::tempdir().unwrap());
+    drop(gateway);
+    let again = Gateway::start_in(dir, &["--config", config.to_str().unwrap()]);
+    let download = curl(&again.url(&format!("/store/artifacts/{digest}")), &[]);
+    assert_eq!(download.status, 200, "{download:?}");
+    assert_eq!(download.body, std::fs::read(&artifact).unwrap());
+}

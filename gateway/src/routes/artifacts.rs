@@ -29,24 +29,27 @@ pub async fn upload(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
     let digest = path_digest(&captures)?;
-    let declared = gateway
-        .accepted
-        .size(&digest)
-        .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
+    // Every size a current accepted listing declares for the digest; the
+    // bytes must have one of them.
+    let sizes = referenced(gateway, digest)?;
     let (parts, body) = request.into_parts();
     let limit = gateway.config.limits.max_artifact_bytes;
-    if declared > limit {
+    let (Some(&smallest), Some(&largest)) = (sizes.first(), sizes.last()) else {
+        return Err(GatewayError::client(ErrorKind::NotReferenced { digest }));
+    };
+    if smallest > limit {
         return Err(GatewayError::client(ErrorKind::TooLarge { limit }));
     }
     limits(&parts, limit)?;
     let temp = NamedTempFile::new_in(&gateway.temp_dir)?;
     let idle = gateway.config.limits.body_idle_timeout;
-    // One byte over the declared size is enough to know it does not match.
-    let budget = declared.saturating_add(1).min(limit);
+    // One byte over the largest declared size is enough to know it does
+    // not match.
+    let budget = largest.saturating_add(1).min(limit);
     let (actual, length) = stream_to_file(body, temp.reopen()?, budget, idle).await?;
-    if length != declared {
+    if !sizes.contains(&length) {
         return Err(GatewayError::client(ErrorKind::SizeMismatch {
-            expected: declared,
+            expected: closest(&sizes, length),
             actual: length,
         }));
     }
@@ -99,27 +102,26 @@ pub async fn download(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
     let digest = path_digest(&captures)?;
-    let size = gateway
-        .accepted
-        .size(&digest)
-        .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
-    let range = parse_range(request.headers().get(header::RANGE), size)?;
-    let (start, end) = range.unwrap_or((0, size));
-    let body = match &gateway.upstream {
+    let sizes = referenced(gateway, digest)?;
+    let (body, size, range) = match &gateway.upstream {
         Upstream::File(catalog) => {
             let (file, length) = catalog
                 .open_artifact(digest)
                 .await?
                 .ok_or(GatewayError::client(ErrorKind::NotFound))?;
-            if length != size {
+            if !sizes.contains(&length) {
                 return Err(GatewayError::gateway(ErrorKind::Internal(format!(
-                    "stored artifact {digest} is {length} bytes, not {size}"
+                    "stored artifact {digest} is {length} bytes, which no accepted listing declares"
                 ))));
             }
-            file_range(file, start, end.saturating_sub(start)).await?
+            let range = parse_range(request.headers().get(header::RANGE), length)?;
+            let (start, end) = range.unwrap_or((0, length));
+            let body = file_range(file, start, end.saturating_sub(start)).await?;
+            (body, length, range)
         }
         Upstream::Http(upstream) => {
             let (parts, _) = request.into_parts();
+            let range_header = parts.headers.get(header::RANGE).cloned();
             let drop: [HeaderName; 7] = [
                 header::RANGE,
                 header::IF_RANGE,
@@ -145,16 +147,25 @@ pub async fn download(
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            if let Some(actual) = length.filter(|length| *length != size) {
-                return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
-                    expected: size,
-                    actual,
-                }));
-            }
+            let size = match (length, sizes.as_slice()) {
+                (Some(length), _) if sizes.contains(&length) => length,
+                (None, [only]) => *only,
+                (actual, _) => {
+                    return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
+                        expected: closest(&sizes, actual.unwrap_or(0)),
+                        actual: actual.unwrap_or(0),
+                    }));
+                }
+            };
+            let range = parse_range(range_header.as_ref(), size)?;
+            let (start, end) = range.unwrap_or((0, size));
             let idle = gateway.config.limits.upstream_timeout;
-            VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle).boxed_unsync()
+            let body = VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle)
+                .boxed_unsync();
+            (body, size, range)
         }
     };
+    let (start, end) = range.unwrap_or((0, size));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(
@@ -177,6 +188,25 @@ pub async fn download(
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
     Ok(response)
+}
+
+/// The sizes current accepted listings declare for `digest`; none is
+/// `422` (not referenced).
+fn referenced(gateway: &Gateway, digest: Digest) -> Result<Vec<u64>, GatewayError> {
+    let sizes = gateway.accepted.sizes(&digest);
+    if sizes.is_empty() {
+        return Err(GatewayError::client(ErrorKind::NotReferenced { digest }));
+    }
+    Ok(sizes)
+}
+
+/// The declared size nearest to `actual`, to name in a mismatch.
+fn closest(sizes: &[u64], actual: u64) -> u64 {
+    sizes
+        .iter()
+        .copied()
+        .min_by_key(|size| size.abs_diff(actual))
+        .unwrap_or(0)
 }
 
 fn path_digest(captures: &Captures) -> Result<Digest, GatewayError> {

@@ -55,7 +55,7 @@ pub async fn submit(
             catalog
                 .store_listing(id, accepted.listing().clone())
                 .await?;
-            gateway.accepted.add(accepted.artifacts()).await?;
+            gateway.accepted.add(&accepted).await?;
             stored(gateway, &accepted).await?;
             let body = serde_json::to_vec_pretty(&**accepted.verdict())
                 .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
@@ -70,7 +70,7 @@ pub async fn submit(
             let answer = upstream.forward(&parts, document, &[], &[]).await?;
             refuse_server_error(answer.status(), "a listing")?;
             if answer.status().is_success() {
-                gateway.accepted.add(accepted.artifacts()).await?;
+                gateway.accepted.add(&accepted).await?;
                 stored(gateway, &accepted).await?;
             }
             relay(answer)

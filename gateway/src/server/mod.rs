@@ -22,7 +22,7 @@ use crate::http::files::DataLock;
 use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
-use crate::pipeline::index::AcceptedIndex;
+use crate::pipeline::index::{AcceptedIndex, Reference, references};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
@@ -71,7 +71,11 @@ impl Gateway {
             UpstreamConfig::Http(base) => {
                 let upstream = HttpUpstream::new(base.clone(), limits.upstream_timeout)?;
                 let path = config.data_dir.join("accepted-artifacts");
-                let accepted = AcceptedIndex::persistent(&path)
+                let now = Timestamp::now();
+                let mut rejudge = |product: &str, listing: &[u8]| {
+                    judged_references(&policy, product, listing, now)
+                };
+                let accepted = AcceptedIndex::persistent(&path, &mut rejudge)
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let parent = config.data_dir.join("tmp");
                 let temp = ProcessTemp::create(&parent)
@@ -256,13 +260,37 @@ async fn rebuild_index(
     let index = AcceptedIndex::in_memory();
     let now = Timestamp::now();
     for (id, bytes) in catalog.all_listings(limit)? {
-        match policies::evaluate(policy, &bytes, now) {
-            Ok((listing, verdict)) if verdict.decision().accepts() => {
-                index.add(listing.artifacts()).await?;
-            }
-            Ok(_) => eprintln!("cragate: stored listing {id} no longer passes the policy"),
-            Err(error) => eprintln!("cragate: stored listing {id} cannot be used: {error}"),
+        if let Some(references) = judged_references(policy, &id, &bytes, now) {
+            index.restore(&id, references)?;
         }
     }
     Ok(index)
+}
+
+/// The artifacts a stored listing of `product` references, when the
+/// policy in force accepts it as that product's listing now; a listing it
+/// denies, or that cannot be used, is reported and backs nothing.
+fn judged_references(
+    policy: &Policy,
+    product: &str,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Option<Vec<Reference>> {
+    match policies::evaluate(policy, bytes, now) {
+        Ok((listing, _)) if listing.product_id().as_str() != product => {
+            eprintln!("cragate: stored listing {product} names another product; not used");
+            None
+        }
+        Ok((listing, verdict)) if verdict.decision().accepts() => {
+            Some(references(listing.artifacts()))
+        }
+        Ok(_) => {
+            eprintln!("cragate: stored listing {product} no longer passes the policy");
+            None
+        }
+        Err(error) => {
+            eprintln!("cragate: stored listing {product} cannot be used: {error}");
+            None
+        }
+    }
 }
