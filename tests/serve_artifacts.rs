@@ -203,3 +203,255 @@ fn finding_12_a_torn_last_line_of_the_accepted_index_does_not_stop_the_start() {
     assert_eq!(download.status, 200, "{download:?}");
     assert_eq!(download.body, std::fs::read(&artifact).unwrap());
 }
+
+/// One request as a hand-written upstream saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    line: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How a hand-written upstream answers the `n`th request (from 1): the
+/// status line and headers, and the body.
+type Answer = dyn Fn(&Seen, usize) -> (String, Vec<u8>) + Send + Sync;
+
+/// A hand-written HTTP/1.1 upstream on 127.0.0.1: each request goes to
+/// `answer`, which returns the status line and headers (without
+/// `Content-Length`) and the body; every request is kept in `seen`. Ends
+/// with the test process (its thread is detached).
+struct Hostile {
+    port: u16,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+}
+
+impl Hostile {
+    fn start<F>(answer: F) -> Self
+    where
+        F: Fn(&Seen, usize) -> (String, Vec<u8>) + Send + Sync + 'static,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let answer = std::sync::Arc::new(answer);
+        let kept = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let answer = std::sync::Arc::clone(&answer);
+                let kept = std::sync::Arc::clone(&kept);
+                std::thread::spawn(move || serve_hostile(stream, &*answer, &kept));
+            }
+        });
+        Self { port, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve_hostile(stream: TcpStream, answer: &Answer, kept: &std::sync::Mutex<Vec<Seen>>) {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = Vec::new();
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = header.trim_end().split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                headers.push((name.to_owned(), value.trim().to_owned()));
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let seen = Seen {
+            line: line.trim_end().to_owned(),
+            headers,
+        };
+        let number = {
+            let mut all = kept.lock().unwrap();
+            all.push(seen.clone());
+            all.len()
+        };
+        let (head, body) = answer(&seen, number);
+        let head = format!("{head}\r\nContent-Length: {}\r\n\r\n", body.len());
+        if writer.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        if seen.line.starts_with("HEAD ") {
+            continue;
+        }
+        // In pieces, so that the gateway forwards the first ones before the
+        // last has come.
+        for piece in body.chunks(64 * 1024) {
+            if writer.write_all(piece).is_err() {
+                return;
+            }
+            let _ = writer.flush();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Fronts a hand-written upstream with the store's routes.
+fn fronting_port(port: u16, extra: &str) -> Gateway {
+    Gateway::with_config(&format!(
+        "upstream = \"http://127.0.0.1:{port}\"\n{extra}\n{STORE_ROUTES}"
+    ))
+}
+
+#[test]
+fn head_is_answered_as_get_without_a_body_on_every_read_route() {
+    let gateway = Gateway::start(&[]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &accepted_listing()).status,
+        201
+    );
+    let digest = sha256(&accepted_artifact());
+    let artifact_url = gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(
+        put_file(&artifact_url, &accepted_artifact(), &[]).status,
+        201
+    );
+    for path in [
+        "/v1/listings/vaultkey-desktop".to_owned(),
+        "/v1/catalog".to_owned(),
+        format!("/v1/artifacts/{digest}"),
+        "/healthz".to_owned(),
+    ] {
+        let get = curl(&gateway.url(&path), &[]);
+        assert_eq!(get.status, 200, "{path}: {get:?}");
+        // Raw, so that anything after the head would be seen.
+        let mut stream = TcpStream::connect(address(&gateway)).unwrap();
+        let request = format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap();
+        let answer = read_all(&mut stream, Duration::from_secs(10));
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+        assert!(body.is_empty(), "{path}: {answer}");
+        let length = format!("content-length: {}", get.body.len());
+        assert!(
+            head.to_ascii_lowercase().contains(&length),
+            "{path}: {answer}"
+        );
+        let content_type = format!(
+            "content-type: {}",
+            get.header("content-type").unwrap_or_default()
+        );
+        assert!(
+            head.to_ascii_lowercase().contains(&content_type),
+            "{path}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn a_range_end_beyond_u64_is_clamped_never_ignored() {
+    let gateway = Gateway::start(&[]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &accepted_listing()).status,
+        201
+    );
+    let digest = sha256(&accepted_artifact());
+    let url = gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &accepted_artifact(), &[]).status, 201);
+    let bytes = std::fs::read(accepted_artifact()).unwrap();
+    let reply = curl(&url, &["-H", "Range: bytes=2-99999999999999999999"]);
+    assert_eq!(reply.status, 206, "{reply:?}");
+    assert_eq!(reply.body, bytes[2..]);
+    let beyond = curl(&url, &["-H", "Range: bytes=99999999999999999999-"]);
+    assert_eq!(beyond.status, 416, "{beyond:?}");
+}
+
+#[test]
+fn served_bodies_say_nosniff_and_the_type_the_gateway_judged() {
+    // An upstream that labels a listing as a web page.
+    let listing = std::fs::read(accepted_listing()).unwrap();
+    let upstream = Hostile::start(move |seen, _| {
+        if seen.line.starts_with("GET /store/listings/") {
+            (
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html".into(),
+                listing.clone(),
+            )
+        } else {
+            ("HTTP/1.1 201 Created".into(), Vec::new())
+        }
+    });
+    let gateway = fronting_port(upstream.port, "");
+    let read = curl(&gateway.url("/store/listings/vaultkey-desktop.json"), &[]);
+    assert_eq!(read.status, 200, "{read:?}");
+    assert_eq!(
+        read.header("content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        read.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let file = Gateway::start(&[]);
+    assert_eq!(
+        post_file(&file.url("/v1/listings"), &accepted_listing()).status,
+        201
+    );
+    let digest = sha256(&accepted_artifact());
+    let url = file.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &accepted_artifact(), &[]).status, 201);
+    let download = curl(&url, &[]);
+    assert_eq!(
+        download.header("content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(
+        download.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    let problem = curl(&file.url("/v1/listings/nothing-here"), &[]);
+    assert_eq!(
+        problem.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+}
+
+#[test]
+fn the_clients_authorization_header_never_reaches_the_upstream() {
+    let upstream = Hostile::start(|_, _| ("HTTP/1.1 201 Created".into(), Vec::new()));
+    let gateway = fronting_port(upstream.port, "");
+    let header = format!("Authorization: Bearer {ADMIN_TOKEN}");
+    let put = curl(
+        &gateway.url("/store/listings/vaultkey-desktop.json"),
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            &header,
+            "--data-binary",
+            &format!("@{}", accepted_listing().display()),
+        ],
+    );
+    assert_eq!(put.status, 201, "{put:?}");
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].header("authorization"), None, "{seen:?}");
+}

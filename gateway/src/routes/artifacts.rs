@@ -219,7 +219,9 @@ fn path_digest(captures: &Captures) -> Result<Digest, GatewayError> {
 
 /// One byte range (RFC 9110, section 14.1.2) as `start..end`. A header
 /// that is not a single `bytes=` range is ignored (the whole artifact is
-/// served, as RFC 9110 allows); a range outside the artifact is 416.
+/// served, as RFC 9110 allows); a range outside the artifact is 416, and a
+/// last position beyond the artifact (however many digits) is clamped to
+/// its end.
 pub fn parse_range(
     header: Option<&HeaderValue>,
     size: u64,
@@ -238,10 +240,10 @@ pub fn parse_range(
     };
     let unsatisfiable = GatewayError::client(ErrorKind::RangeNotSatisfiable { size });
     let (first, last) = (first.trim(), last.trim());
-    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
-        (Ok(first), Ok(last)) if first <= last => (first, last.saturating_add(1).min(size)),
-        (Ok(first), Err(_)) if last.is_empty() => (first, size),
-        (Err(_), Ok(suffix)) if first.is_empty() => {
+    let range = match (position(first), position(last)) {
+        (Some(first), Some(last)) if first <= last => (first, last.saturating_add(1).min(size)),
+        (Some(first), None) if last.is_empty() => (first, size),
+        (None, Some(suffix)) if first.is_empty() => {
             if suffix == 0 {
                 return Err(unsatisfiable);
             }
@@ -253,6 +255,16 @@ pub fn parse_range(
         return Err(unsatisfiable);
     }
     Ok(Some(range))
+}
+
+/// A byte position of a range: digits only; one past `u64::MAX` is taken
+/// as `u64::MAX`, which every artifact ends before (so a last position is
+/// clamped to the end, a first one is unsatisfiable).
+fn position(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -270,6 +282,14 @@ mod tests {
         assert_eq!(range("bytes=-5", 100).unwrap(), Some((95, 100)));
         assert_eq!(range("bytes=50-500", 100).unwrap(), Some((50, 100)));
         assert_eq!(range("bytes=-500", 100).unwrap(), Some((0, 100)));
+        let beyond = "bytes=5-99999999999999999999";
+        assert_eq!(range(beyond, 100).unwrap(), Some((5, 100)));
+        assert_eq!(
+            range("bytes=-99999999999999999999", 100).unwrap(),
+            Some((0, 100))
+        );
+        assert!(range("bytes=99999999999999999999-", 100).is_err());
+        assert_eq!(range("bytes=+5-9", 100).unwrap(), None);
     }
 
     #[test]
