@@ -20,6 +20,7 @@ mod postgres_util;
 mod readme;
 mod serve;
 mod serve_admin;
+mod serve_artifacts;
 mod serve_budget;
 mod serve_http;
 mod serve_judging;

@@ -75,3 +75,56 @@ fn file_kind(file_type: &std::fs::FileType) -> &'static str {
         "not a regular file"
     }
 }
+
+/// The name of the lock file in the data folder.
+pub const SERVE_LOCK: &str = "serve.lock";
+
+/// An exclusive lock on a data folder (`DATA_DIR/serve.lock`), held for as
+/// long as the value lives: one `serve` per data folder. It is taken before
+/// anything else in the folder is touched, so a second process refused by
+/// it has changed nothing.
+#[derive(Debug)]
+pub struct DataLock {
+    _file: File,
+}
+
+impl DataLock {
+    /// Creates `dir` if needed and locks it; a folder another process
+    /// holds is an error naming the lock file.
+    pub fn take(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(SERVE_LOCK);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "{} is in use: another cragate serve holds {}",
+                dir.display(),
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_data_folder_is_locked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DataLock::take(dir.path()).unwrap();
+        let second = DataLock::take(dir.path()).unwrap_err();
+        assert!(format!("{second:#}").contains(SERVE_LOCK), "{second:#}");
+        drop(first);
+        assert!(DataLock::take(dir.path()).is_ok());
+    }
+}
