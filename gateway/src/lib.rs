@@ -27,6 +27,7 @@ pub mod config;
 pub mod http;
 pub mod ledger;
 pub mod pipeline;
+pub mod recall;
 pub mod routes;
 pub mod server;
 pub mod upstream;

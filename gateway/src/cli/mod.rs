@@ -2,6 +2,7 @@
 
 mod check;
 mod ledger;
+mod recall;
 mod serve;
 mod verify_bundle;
 
@@ -32,6 +33,8 @@ enum Command {
     VerifyBundle(verify_bundle::Args),
     /// Inspect, verify and export the ledger (works while the gateway is stopped).
     Ledger(ledger::Args),
+    /// Where the notification of a halt notice stands (works while the gateway is stopped).
+    Recall(recall::Args),
     /// Run the gateway in front of a catalog.
     Serve(serve::Args),
 }
@@ -53,6 +56,7 @@ pub fn run() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Recall(args) => recall::run(&args),
         Command::Serve(args) => serve::run(&args),
     }
 }

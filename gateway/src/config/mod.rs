@@ -7,6 +7,7 @@
 //! 127.0.0.1:8080, state under `./cragate-data/`, a file catalog under
 //! `./cragate-data/catalog`, the shipped app-store policy.
 
+pub mod partners;
 pub mod pattern;
 pub mod policies;
 pub mod raw;
@@ -64,6 +65,9 @@ pub struct Config {
     pub limits: Limits,
     /// Product routes.
     pub routes: Vec<RouteRule>,
+    /// `[[customers]]` and `[[suppliers]]`: who halt notices go to and
+    /// come from.
+    pub partners: partners::Partners,
 }
 
 /// The upstream.
@@ -208,6 +212,7 @@ impl Validator {
             None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         };
         let admin = self.admin(raw.admin.as_ref());
+        let partners = self.partners(&raw.customers, &raw.suppliers);
         match (listen, upstream) {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
                 listen,
@@ -222,6 +227,7 @@ impl Validator {
                 admin,
                 limits,
                 routes,
+                partners,
             }),
             _ => {
                 self.errors.sort_by_key(|e| e.line);
