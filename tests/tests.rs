@@ -15,6 +15,7 @@ mod cra_check;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;
+mod outbox_stores;
 mod pipeline;
 mod postgres_util;
 mod readme;

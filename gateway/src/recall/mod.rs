@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod deliver;
 pub mod feed;
 pub mod outbox;
+pub mod pg_outbox;
 pub mod propagate;
 pub mod receive;
 pub mod recipients;
