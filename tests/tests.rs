@@ -11,6 +11,8 @@
 mod cluster;
 mod conformance;
 mod cra_check;
+mod halt_cli;
+mod halt_util;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;
