@@ -98,3 +98,10 @@ pub fn halt_issuers(issuers: &[(&str, &Path, &[&str])]) -> String {
         })
         .collect()
 }
+/// A lift of `lifts` by `issuer`.
+pub fn lift(issuer: &str, sequence: u64, lifts: &[u64], products: &[&str]) -> Value {
+    let mut notice = notice(issuer, sequence, "lift", products);
+    notice["lifts"] = json!(lifts);
+    notice["reason"] = json!("fixed in 2.9.0; supply may resume");
+    notice
+}

@@ -22,6 +22,7 @@ mod readme;
 mod serve;
 mod serve_admin;
 mod serve_budget;
+mod serve_halts;
 mod serve_http;
 mod serve_judging;
 mod serve_keepalive;
