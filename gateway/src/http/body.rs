@@ -95,17 +95,17 @@ pub async fn read_limited(
     Ok(first.unwrap_or_else(|| out.freeze()))
 }
 
-/// Streams a body of at most `limit` bytes into `file`, hashing it on the
-/// way, then flushes and syncs the file. Hashing and writing run on a
-/// thread beside the event loop ([`Offload`]). Returns the digest and
-/// length.
+/// Streams a body (an upload, or a download spooled from an upstream)
+/// into `file` under `limits`, hashing it on the way, then flushes and
+/// syncs the file. Hashing and writing run on a thread beside the event
+/// loop ([`Offload`]). Returns the digest and length.
 pub async fn stream_to_file(
     mut body: Incoming,
     file: std::fs::File,
-    limit: u64,
-    idle: Duration,
+    limits: BodyLimits,
 ) -> Result<(Digest, u64), GatewayError> {
-    let too_large = || GatewayError::client(ErrorKind::TooLarge { limit });
+    let BodyLimits { limit, idle, from } = limits;
+    let too_large = || GatewayError::new(ErrorKind::TooLarge { limit }, from);
     if body.size_hint().lower() > limit {
         return Err(too_large());
     }
@@ -129,7 +129,7 @@ pub async fn stream_to_file(
     );
     let storage = |error: BodyError| GatewayError::from(std::io::Error::other(error));
     let mut length: u64 = 0;
-    while let Some(frame) = next_frame(&mut body, idle, ErrorSource::Client).await? {
+    while let Some(frame) = next_frame(&mut body, idle, from).await? {
         if let Ok(data) = frame.into_data() {
             length = length.saturating_add(data.len() as u64);
             if length > limit {
