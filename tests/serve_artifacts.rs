@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::serve_util::*;
 
@@ -538,4 +538,81 @@ fn finding_3_a_resumed_download_never_splices_unverified_bytes_onto_a_verified_t
     let whole = curl(&url, &["-H", "Range: bytes=100-199"]);
     assert_eq!(whole.status, 200, "{whole:?}");
     assert_eq!(whole.body, good);
+}
+
+/// Starts `count` raw connections that send `request` and then never read.
+fn idle_readers(gateway: &Gateway, request: &str, count: usize) -> Vec<TcpStream> {
+    (0..count)
+        .map(|_| {
+            let mut stream = TcpStream::connect(address(gateway)).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect()
+}
+
+/// `/healthz` answers within `limit`.
+fn healthy_within(gateway: &Gateway, limit: u64) -> Reply {
+    curl(
+        &gateway.url("/healthz"),
+        &["--max-time", &limit.to_string()],
+    )
+}
+
+const PACE: &str =
+    "[limits]\nmax_connections = 4\nsend_timeout_ms = 1000\nmin_body_bytes_per_second = 65536\n";
+
+#[test]
+fn finding_2_clients_that_never_read_a_download_give_their_connections_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "big.bin", 64 << 20, 7);
+    let listing = listing_with_artifacts(dir.path(), "big-fw", &[&artifact]);
+    let config = dir.path().join("cragate.toml");
+    std::fs::write(&config, PACE).unwrap();
+    let gateway = Gateway::start_in(dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &listing).status,
+        201
+    );
+    let digest = sha256(&artifact);
+    let url = gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    let request = format!("GET /v1/artifacts/{digest} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let _stuck = idle_readers(&gateway, &request, 4);
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let health = healthy_within(&gateway, 10);
+    assert_eq!(health.status, 200, "{health:?}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[test]
+fn finding_2_uploads_slower_than_the_minimum_rate_give_their_connections_back() {
+    let gateway = Gateway::with_config(PACE);
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "fw.bin", 1 << 20, 8);
+    let listing = listing_with_artifacts(dir.path(), "slow-fw", &[&artifact]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &listing).status,
+        201
+    );
+    let digest = sha256(&artifact);
+    let request = format!(
+        "PUT /v1/artifacts/{digest} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        1 << 20
+    );
+    let mut slow = idle_readers(&gateway, &request, 4);
+    // One byte every 200 ms: never idle for long, far below the rate.
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..60 {
+            for stream in &mut slow {
+                let _ = stream.write_all(b"x");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let health = healthy_within(&gateway, 10);
+    assert_eq!(health.status, 200, "{health:?}");
+    drop(trickle);
 }

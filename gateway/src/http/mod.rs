@@ -1,6 +1,7 @@
 //! The primitives every layer of the gateway uses: bodies, the gateway's
 //! errors and the one function that turns them into responses, limits and
-//! the budget of listing bytes in flight, request paths, hashing offloaded
+//! the budget of listing bytes in flight, the pace of streamed bodies,
+//! request paths, hashing offloaded
 //! to a thread, admin credentials, bounded file reads and per-process
 //! temporary folders. Nothing here knows about routes, the pipeline or the
 //! server.
@@ -12,5 +13,6 @@ pub mod error;
 pub mod files;
 pub mod limits;
 pub mod offload;
+pub mod pace;
 pub mod path;
 pub mod temp;

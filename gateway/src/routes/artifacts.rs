@@ -14,6 +14,7 @@ use tempfile::NamedTempFile;
 use super::Captures;
 use crate::http::body::{Body, BodyLimits, empty, file_range, full, stream_to_file};
 use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
+use crate::http::pace::Pace;
 use crate::pipeline::Gateway;
 use crate::pipeline::limits;
 use crate::upstream::verified::VerifiedBody;
@@ -51,7 +52,8 @@ pub async fn upload(
         idle,
         from: ErrorSource::Client,
     };
-    let (actual, length) = stream_to_file(body, temp.reopen()?, limits).await?;
+    let pace = Pace::of(&gateway.config.limits);
+    let (actual, length) = stream_to_file(body, temp.reopen()?, limits, pace).await?;
     if !sizes.contains(&length) {
         return Err(GatewayError::client(ErrorKind::SizeMismatch {
             expected: closest(&sizes, length),
@@ -215,7 +217,9 @@ async fn download_http(
         _ => None,
     };
     let Some((start, end)) = range else {
-        let body = VerifiedBody::new(answer_head.into_body(), digest, (size, 0, size), idle);
+        let deadline = Pace::of(limits).deadline(tokio::time::Instant::now(), size);
+        let body = VerifiedBody::new(answer_head.into_body(), digest, (size, 0, size), idle)
+            .within(deadline);
         return Ok(answer(
             body.boxed_unsync(),
             digest,
@@ -231,7 +235,9 @@ async fn download_http(
         idle,
         from: ErrorSource::Upstream,
     };
-    let (actual, length) = stream_to_file(answer_head.into_body(), temp.reopen()?, spool).await?;
+    let pace = Pace::of(limits);
+    let (actual, length) =
+        stream_to_file(answer_head.into_body(), temp.reopen()?, spool, pace).await?;
     if length != size {
         return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
             expected: size,

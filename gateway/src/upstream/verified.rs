@@ -54,6 +54,8 @@ pub struct VerifiedBody {
     held: Option<Bytes>,
     idle: Duration,
     idle_deadline: Pin<Box<Sleep>>,
+    /// When the whole body must be done ([`Self::within`]).
+    total: Option<Pin<Box<Sleep>>>,
 }
 
 impl VerifiedBody {
@@ -77,7 +79,17 @@ impl VerifiedBody {
             held: None,
             idle,
             idle_deadline: Box::pin(tokio::time::sleep(idle)),
+            total: None,
         }
+    }
+
+    /// The same, failed when the upstream has not sent the whole body by
+    /// `deadline` (the pace of streamed bodies,
+    /// [`crate::http::pace::Pace`]), so that an upstream that trickles
+    /// bytes cannot hold a client connection forever either.
+    pub fn within(mut self, deadline: Instant) -> Self {
+        self.total = Some(Box::pin(tokio::time::sleep_until(deadline)));
+        self
     }
 
     fn take(&mut self, data: &Bytes) -> Bytes {
@@ -150,6 +162,11 @@ impl Body for VerifiedBody {
             let polled = match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(polled) => polled,
                 Poll::Pending => {
+                    if let Some(total) = this.total.as_mut()
+                        && total.as_mut().poll(cx).is_ready()
+                    {
+                        return this.fail("the upstream fell behind the minimum pace".into());
+                    }
                     if this.idle_deadline.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }
