@@ -4,20 +4,20 @@
 use std::sync::Arc;
 
 use cragate_verifier::Digest;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::json;
 use tempfile::NamedTempFile;
+use tokio::io::AsyncWriteExt;
 
 use super::Captures;
-use crate::http::body::{Body, BodyLimits, empty, file_range, full, stream_to_file};
+use crate::http::body::{Body, BodyLimits, file_range, full, stream_to_file};
 use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::http::pace::Pace;
 use crate::pipeline::Gateway;
 use crate::pipeline::limits;
-use crate::upstream::verified::VerifiedBody;
 use crate::upstream::{HttpUpstream, Upstream, relay};
 
 /// `PUT /v1/artifacts/sha256:<hex>` (or an `artifact-upload` rule): the
@@ -175,81 +175,31 @@ async fn download_http(
             .get(header::IF_RANGE)
             .is_some_and(|v| v.as_bytes() == etag.as_bytes())
     });
-    let drop: [HeaderName; 7] = [
-        header::RANGE,
-        header::IF_RANGE,
-        header::IF_MATCH,
-        header::IF_NONE_MATCH,
-        header::IF_MODIFIED_SINCE,
-        header::IF_UNMODIFIED_SINCE,
-        header::ACCEPT_ENCODING,
-    ];
-    let answer_head = upstream.forward(&parts, empty(), &drop, &[]).await?;
-    match answer_head.status() {
-        StatusCode::OK => {}
-        StatusCode::NOT_FOUND => return Err(GatewayError::client(ErrorKind::NotFound)),
-        status => {
-            return Err(GatewayError::upstream(ErrorKind::Status {
-                status,
-                what: "an artifact",
-            }));
-        }
-    }
-    let length = answer_head
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let size = match (length, sizes) {
-        (Some(length), _) if sizes.contains(&length) => length,
-        (None, [only]) => *only,
-        (actual, _) => {
-            return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
-                expected: closest(sizes, actual.unwrap_or(0)),
-                actual: actual.unwrap_or(0),
-            }));
-        }
-    };
     let limits = &gateway.config.limits;
-    let idle = limits.upstream_timeout;
+    let mut body = upstream
+        .download(&parts, digest, sizes, Pace::of(limits))
+        .await?;
+    let size = body.size();
     let range = match &wants_range {
         Some(header) if size <= limits.max_spool_bytes => parse_range(Some(header), size)?,
         _ => None,
     };
     let Some((start, end)) = range else {
-        let deadline = Pace::of(limits).deadline(tokio::time::Instant::now(), size);
-        let body = VerifiedBody::new(answer_head.into_body(), digest, (size, 0, size), idle)
-            .within(deadline);
-        return Ok(answer(
-            body.boxed_unsync(),
-            digest,
-            size,
-            None,
-            Verified::WhileStreamed,
-        ));
+        let body = body.boxed_unsync();
+        return Ok(answer(body, digest, size, None, Verified::WhileStreamed));
     };
-    // Spooled whole and verified before a byte of the range is sent.
+    // Spooled whole before a byte of the range is sent: the body ends
+    // without error only once the whole object matched.
     let temp = NamedTempFile::new_in(&gateway.temp_dir)?;
-    let spool = BodyLimits {
-        limit: size.saturating_add(1),
-        idle,
-        from: ErrorSource::Upstream,
-    };
-    let pace = Pace::of(limits);
-    let (actual, length) =
-        stream_to_file(answer_head.into_body(), temp.reopen()?, spool, pace).await?;
-    if length != size {
-        return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
-            expected: size,
-            actual: length,
-        }));
+    let mut spool = tokio::fs::File::from_std(temp.reopen()?);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| GatewayError::upstream(ErrorKind::BrokenBody(e)))?;
+        if let Ok(data) = frame.into_data() {
+            spool.write_all(&data).await?;
+        }
     }
-    if actual != digest {
-        return Err(GatewayError::upstream(ErrorKind::DigestMismatch {
-            expected: digest,
-            actual,
-        }));
-    }
+    spool.flush().await?;
+    drop(spool);
     // The open file outlives the temporary name, removed when this returns.
     let file = tokio::fs::File::open(temp.path()).await?;
     let body = file_range(file, start, end.saturating_sub(start)).await?;

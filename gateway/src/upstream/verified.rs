@@ -92,6 +92,11 @@ impl VerifiedBody {
         self
     }
 
+    /// The object's size (what it must add up to).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     fn take(&mut self, data: &Bytes) -> Bytes {
         let from = self.start.saturating_sub(self.seen);
         let to = self.end.saturating_sub(self.seen);
