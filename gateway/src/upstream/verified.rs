@@ -4,10 +4,13 @@
 //! held back until the upstream's body has ended and its SHA-256 and length
 //! match what the accepted listing declares. On a mismatch the body fails,
 //! which aborts the client's connection: the client never receives a
-//! complete response for bytes that do not match. A range request is
-//! served from the whole object, so that the whole object is still checked.
-//! An upstream that sends nothing for the idle budget fails the body the
-//! same way, so a stalled upstream cannot hold a client connection forever.
+//! complete response for bytes that do not match. Until it has ended, its
+//! bytes are not verified: the response carries no `ETag` and offers no
+//! ranges, and a range is served only from a whole copy spooled from this
+//! body once it ended cleanly. An upstream that sends nothing for the idle
+//! budget, or has not sent the whole body by its deadline
+//! ([`VerifiedBody::within`]), fails the body the same way, so a stalled or
+//! trickling upstream cannot hold a client connection forever.
 //!
 //! Hashing runs on a thread of its own ([`Offload`]), so that hashing and
 //! forwarding overlap instead of adding up; when the hash falls behind,
