@@ -396,6 +396,19 @@ impl Validator {
         if let Some(v) = &raw.max_artifact_bytes {
             limits.max_artifact_bytes = *v.get_ref();
         }
+        if let Some(v) = &raw.max_spool_bytes {
+            limits.max_spool_bytes = *v.get_ref();
+        }
+        if let Some(v) = &raw.min_body_bytes_per_second {
+            limits.min_body_bytes_per_second = self
+                .positive(v)
+                .map_or(limits.min_body_bytes_per_second, |n| n as u64);
+        }
+        if let Some(v) = &raw.send_timeout_ms
+            && self.positive(v).is_some()
+        {
+            limits.send_timeout = Duration::from_millis(*v.get_ref());
+        }
         if let Some(v) = &raw.max_streams_per_connection {
             limits.max_streams_per_connection = self
                 .positive(v)
