@@ -148,20 +148,32 @@ impl Config {
                 (name, text)
             }
         };
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
-            vec![error(&name, line, e.message().to_owned())]
-        })?;
         // Relative paths in a file are relative to the file, like the paths
         // a policy names; those on the command line to the working folder.
         let base = file
             .and_then(Path::parent)
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(Path::to_path_buf);
+            .filter(|dir| !dir.as_os_str().is_empty());
+        Self::parse(&name, &text, base, overrides)
+    }
+
+    /// Parses and validates the text of a configuration file named `name`
+    /// (for messages), whose relative paths are relative to `base`, with
+    /// the command-line overrides applied. A `bearer_token_file` it names
+    /// is read.
+    pub fn parse(
+        name: &str,
+        text: &str,
+        base: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, Vec<ConfigError>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            vec![error(name, line, e.message().to_owned())]
+        })?;
         Validator {
-            name,
-            text,
-            base,
+            name: name.to_owned(),
+            text: text.to_owned(),
+            base: base.map(Path::to_path_buf),
             errors: Vec::new(),
         }
         .validate(raw, overrides)
