@@ -11,6 +11,7 @@
 mod cluster;
 mod conformance;
 mod cra_check;
+mod gate;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;

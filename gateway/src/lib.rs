@@ -15,6 +15,8 @@
 //!   products are stored or fetched.
 //! - [`pipeline`]: the phases a product request goes through, and the
 //!   state they share.
+//! - [`gate`]: importer shipment gating (`cragate gate`), beside the
+//!   pipeline.
 //! - [`routes`]: which request goes where, and what each route does.
 //! - [`server`]: listeners, TLS, worker threads: what starts and runs the
 //!   process.
@@ -24,6 +26,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod gate;
 pub mod http;
 pub mod ledger;
 pub mod pipeline;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod check;
+mod gate;
 mod ledger;
 mod serve;
 mod verify_bundle;
@@ -28,6 +29,9 @@ struct Cli {
 enum Command {
     /// Check a listing against the CRA content rules and a policy, offline.
     Check(check::Args),
+    /// Check every item of an inbound shipment (importer, Art. 19), record
+    /// the decisions and supply links, and write a report.
+    Gate(gate::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
     /// Inspect, verify and export the ledger (works while the gateway is stopped).
@@ -51,6 +55,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Gate(args) => gate::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
         Command::Ledger(args) => ledger::run(&args),
         Command::Serve(args) => serve::run(&args),
