@@ -474,3 +474,123 @@ fn the_html_report_renders_in_a_headless_browser() {
     assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
     assert!(pdf.len() > 10_000, "a PDF of {} bytes is empty", pdf.len());
 }
+
+/// Validates `document` against the vendored EPCIS 2.0 JSON Schema
+/// (draft-07) with the `jsonschema` package; returns the errors.
+fn epcis_errors(document: &Path) -> Vec<String> {
+    let script = r#"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+document = json.load(open(sys.argv[2]))
+validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+for error in validator.iter_errors(document):
+    print("%s: %s" % ("/".join(str(p) for p in error.absolute_path), error.message))
+"#;
+    let output = python()
+        .arg("-c")
+        .arg(script)
+        .arg(testdata().join("epcis/EPCISDocument.schema.json"))
+        .arg(document)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the validator did not run: {}",
+        stderr(&output)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_epcis_export_is_valid_epcis_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let output = gate(
+        &example().join("shipment.json"),
+        &data,
+        &dir.path().join("report"),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let export = dir.path().join("epcis.json");
+    let output = cragate()
+        .args([
+            "ledger",
+            "export",
+            "--format",
+            "epcis",
+            "--since",
+            "2026-01-01T00:00:00Z",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .arg("--output")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let document: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let events = document["epcisBody"]["eventList"].as_array().unwrap();
+    assert_eq!(events.len(), 15, "one receiving event per accepted item");
+    let camera = events
+        .iter()
+        .find(|e| e["cragate:product"] == "lumatek-c3pro")
+        .unwrap();
+    assert_eq!(camera["bizStep"], "receiving");
+    assert_eq!(
+        camera["sourceList"][0]["source"],
+        "urn:cragate:operator:pacific-bridge-trading"
+    );
+    assert_eq!(
+        camera["bizTransactionList"][0]["bizTransaction"],
+        "urn:cragate:shipment:SHP-2026-1187"
+    );
+    // GTIN and batch from the listing and the manifest, as a GS1 Digital Link.
+    assert_eq!(
+        camera["quantityList"][0],
+        serde_json::json!({"epcClass": "https://id.gs1.org/01/06940000001017/10/2026W41", "quantity": 500})
+    );
+    let errors = epcis_errors(&export);
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    // The validator catches a document that is not EPCIS.
+    let mut broken = document.clone();
+    broken["epcisBody"]["eventList"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventTime");
+    broken["epcisBody"]["eventList"][1]["eventTimeZoneOffset"] = Value::from("UTC");
+    std::fs::write(&export, serde_json::to_vec(&broken).unwrap()).unwrap();
+    assert_eq!(
+        epcis_errors(&export).len(),
+        2,
+        "{:?}",
+        epcis_errors(&export)
+    );
+}
+
+#[test]
+fn the_shipment_schema_accepts_the_example_and_refuses_a_broken_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    let text = std::fs::read_to_string(example().join("shipment.json")).unwrap();
+    std::fs::write(&broken, text.replace("\"arrived_on\"", "\"arrived\"")).unwrap();
+    let output = python()
+        .arg(testdata().join("../scripts/validate-json-schema.py"))
+        .arg(testdata().join("../verifier/schema"))
+        .arg("shipment-v1.schema.json")
+        .arg(example().join("shipment.json"))
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let verdicts: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(verdicts[0]["verdict"], "valid", "{}", verdicts[0]);
+    assert_eq!(verdicts[1]["verdict"], "invalid", "{}", verdicts[1]);
+}
