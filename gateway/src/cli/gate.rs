@@ -78,6 +78,12 @@ pub fn run(args: &Args) -> ExitCode {
             Err(message) => return fail(EXIT_UNUSABLE, message),
         },
     };
+    if let Some(Target::Http(url)) = &publish {
+        return fail(
+            EXIT_UNUSABLE,
+            crate::gate::publish::PublishError::HttpNotImplemented(url.clone()),
+        );
+    }
     let shipment = match gate::read_manifest(&args.shipment) {
         Ok(shipment) => shipment,
         Err(error) => return fail(EXIT_UNUSABLE, error),
