@@ -594,3 +594,58 @@ fn the_shipment_schema_accepts_the_example_and_refuses_a_broken_header() {
     assert_eq!(verdicts[0]["verdict"], "valid", "{}", verdicts[0]);
     assert_eq!(verdicts[1]["verdict"], "invalid", "{}", verdicts[1]);
 }
+
+#[test]
+fn publish_stores_accepted_items_stamped_and_nothing_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog");
+    let output = cragate()
+        .arg("gate")
+        .arg(example().join("shipment.json"))
+        .arg("--policy")
+        .arg(importer_policy())
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--at", AT])
+        .arg(format!("--publish=dir:{}", catalog.display()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let listing: Value = serde_json::from_slice(
+        &std::fs::read(catalog.join("listings/lumatek-c3pro.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        listing["operators"]["importer"]["name"], "Hafenblick Import GmbH",
+        "the published listing carries the importer's details (Art. 19(4))"
+    );
+    let digest = listing["artifacts"][0]["digest"].as_str().unwrap();
+    let stored = catalog
+        .join("artifacts/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    assert!(stored.exists(), "{} was not published", stored.display());
+    for refused in ["redwood-s3-sensor", "lumatek-c7-pan-tilt"] {
+        assert!(
+            !catalog.join(format!("listings/{refused}.json")).exists(),
+            "{refused}"
+        );
+    }
+    let published = std::fs::read_dir(catalog.join("listings")).unwrap().count();
+    assert_eq!(published, 15);
+
+    let output = cragate()
+        .arg("gate")
+        .arg(example().join("shipment.json"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data2"))
+        .arg("--publish=http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("not implemented"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("data2/ledger.redb").exists());
+}
