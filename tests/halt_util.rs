@@ -105,3 +105,32 @@ pub fn lift(issuer: &str, sequence: u64, lifts: &[u64], products: &[&str]) -> Va
     notice["reason"] = json!("fixed in 2.9.0; supply may resume");
     notice
 }
+
+/// The shipped app-store policy with `extra` appended (`[[halt_issuers]]`,
+/// say), written to `dir/policy.toml` with its file references made
+/// absolute; its path.
+pub fn app_store_policy_with(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let policies = crate::util::testdata()
+        .join("../policies")
+        .canonicalize()
+        .unwrap();
+    let shipped = std::fs::read_to_string(policies.join("app-store.toml")).unwrap();
+    let mut text = String::new();
+    for line in shipped.lines() {
+        // Relative file references become absolute.
+        let line = ["harmonised/", "notified-bodies/", "trust-roots/"]
+            .iter()
+            .fold(line.to_owned(), |l, folder| {
+                l.replace(
+                    &format!("\"{folder}"),
+                    &format!("\"{}/{folder}", policies.display()),
+                )
+            });
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.push_str(extra);
+    let policy = dir.join("policy.toml");
+    std::fs::write(&policy, text).unwrap();
+    policy
+}

@@ -9,9 +9,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::halt_util::{Algorithm, KeyPair, halt_issuers, lift, notice, openssl_key, sign};
+use crate::halt_util::{
+    Algorithm, KeyPair, app_store_policy_with, halt_issuers, lift, notice, openssl_key, sign,
+};
 use crate::serve_util::{ADMIN_TOKEN, Gateway, Reply, kinds, send_json_with};
-use crate::util::testdata;
 
 /// The product of the accepted example listing, and its version.
 const PRODUCT: &str = "vaultkey-desktop";
@@ -32,29 +33,10 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let trusted = openssl_key(dir.path(), "trusted", Algorithm::Ed25519);
         let other = openssl_key(dir.path(), "other", Algorithm::Ed25519);
-        let policies = testdata().join("../policies").canonicalize().unwrap();
-        let shipped = std::fs::read_to_string(policies.join("app-store.toml")).unwrap();
-        let mut text = String::new();
-        for line in shipped.lines() {
-            // Relative file references become absolute.
-            let line = ["harmonised/", "notified-bodies/", "trust-roots/"]
-                .iter()
-                .fold(line.to_owned(), |l, folder| {
-                    l.replace(
-                        &format!("\"{folder}"),
-                        &format!("\"{}/{folder}", policies.display()),
-                    )
-                });
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text.push_str(&halt_issuers(&[(
-            "keyguard-psirt",
-            &trusted.public,
-            &["vaultkey-*"],
-        )]));
-        let policy = dir.path().join("policy.toml");
-        std::fs::write(&policy, text).unwrap();
+        let policy = app_store_policy_with(
+            dir.path(),
+            &halt_issuers(&[("keyguard-psirt", &trusted.public, &["vaultkey-*"])]),
+        );
         let token = dir.path().join("admin-token");
         std::fs::write(&token, format!("{ADMIN_TOKEN}\n")).unwrap();
         let config = dir.path().join("cragate.toml");

@@ -9,14 +9,14 @@
 
 /// The schema version this build writes and reads: the number of
 /// [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Key of the advisory lock that serialises migrations across nodes that
 /// start at once ("cragate" in ASCII, as a number).
 pub const MIGRATION_LOCK: i64 = 0x0063_7261_6761_7465;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-pub const MIGRATIONS: [&str; 2] = [
+pub const MIGRATIONS: [&str; 3] = [
     r"
 CREATE TABLE cragate_schema (
     version integer NOT NULL
@@ -120,5 +120,28 @@ CREATE TABLE cragate_feed_cursors (
     supplier text PRIMARY KEY,
     seq bigint NOT NULL
 );
+",
+    r"
+-- 3: halt notices in force, shared by every node (recall::pg_halts), as
+-- halts.redb keeps them for one node.
+-- (issuer, sequence) -> the stored notice (JSON, as in halts.redb).
+CREATE TABLE cragate_halts (
+    issuer text NOT NULL,
+    sequence bigint NOT NULL,
+    halt bytea NOT NULL,
+    PRIMARY KEY (issuer, sequence)
+);
+-- Issuer -> its last accepted sequence.
+CREATE TABLE cragate_halt_sequences (
+    issuer text PRIMARY KEY,
+    last bigint NOT NULL
+);
+-- One row: a counter every change of halt state moves, which nodes poll
+-- (and are notified of on channel cragate_halts).
+CREATE TABLE cragate_halt_version (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    version bigint NOT NULL
+);
+INSERT INTO cragate_halt_version (id, version) VALUES (1, 0);
 ",
 ];

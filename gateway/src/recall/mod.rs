@@ -14,8 +14,9 @@
 //! [`Halts::blocking`] is what every product route asks, on every request
 //! and after the verdict cache: a halt is never a cached verdict. It reads
 //! an in-memory view that `accept` replaces before it returns. With a store
-//! shared by several nodes, each node would refresh that view from the
-//! store; only the single-node store ([`RedbHaltStore`]) exists so far.
+//! shared by several nodes ([`pg_halts::PgHaltStore`]), each node polls the
+//! store's version and reads the view again when another node changed it
+//! ([`Halts::watch`]).
 //!
 //! After a notice is in force: who must be told ([`recipients`]), the
 //! durable [`outbox`] of notifications to them ([`redb_outbox`] in the data
@@ -27,6 +28,7 @@ pub mod backoff;
 pub mod deliver;
 pub mod feed;
 pub mod outbox;
+pub mod pg_halts;
 pub mod pg_outbox;
 pub mod propagate;
 pub mod receive;
@@ -35,7 +37,9 @@ pub mod redb_outbox;
 pub mod status;
 pub mod store;
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::Duration;
 
 use cragate_verifier::halt::{self, Action, HaltNotice, Unit};
 use cragate_verifier::policy::Policy;
@@ -139,7 +143,14 @@ pub struct Halts {
     /// One acceptance at a time: the sequence check, the ledger entry and
     /// the store write happen as one step per gateway.
     accepting: Mutex<()>,
+    /// The store's version the view was read at.
+    read_at: AtomicU64,
 }
+
+/// How often a node asks a shared store whether another node changed the
+/// halts in force: four times within the one second DESIGN.md allows
+/// ("Scale"), so a notice is in force everywhere well within it.
+pub const HALT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 impl Halts {
     /// Opens halt state from `store`.
@@ -154,6 +165,7 @@ impl Halts {
             appender,
             view: RwLock::new(Arc::new(Vec::new())),
             accepting: Mutex::new(()),
+            read_at: AtomicU64::new(u64::MAX),
         };
         halts.refresh()?;
         Ok(halts)
@@ -174,6 +186,7 @@ impl Halts {
             .accepting
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        let _issuer = self.store.lock_issuer(&notice.issuer)?;
         if let Some(last) = self.store.last_sequence(&notice.issuer)?
             && notice.sequence <= last
         {
@@ -218,8 +231,46 @@ impl Halts {
         self.store.one(issuer, sequence)?.map(in_force).transpose()
     }
 
+    /// Reads the view again if another node changed the store since it
+    /// was read; whether it did.
+    pub fn refresh_if_changed(&self) -> Result<bool, HaltError> {
+        if self.store.version()? == self.read_at.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        self.refresh()?;
+        Ok(true)
+    }
+
+    /// Keeps the view in step with a store other nodes change too: a
+    /// thread asks every `interval` ([`HALT_POLL_INTERVAL`]) and ends with
+    /// the last other holder of `halts`. A failed read is reported and
+    /// retried; the view stays as it was (the halts in force stay in
+    /// force).
+    pub fn watch(halts: &Arc<Self>, interval: Duration) -> std::io::Result<()> {
+        let weak: Weak<Self> = Arc::downgrade(halts);
+        std::thread::Builder::new()
+            .name("halt-watch".into())
+            .spawn(move || {
+                let mut failing = false;
+                loop {
+                    std::thread::sleep(interval);
+                    let Some(halts) = weak.upgrade() else { return };
+                    match halts.refresh_if_changed() {
+                        Ok(_) => failing = false,
+                        Err(error) if !failing => {
+                            failing = true;
+                            eprintln!("cragate: cannot read the shared halts: {error}");
+                        }
+                        Err(_) => {}
+                    }
+                }
+            })
+            .map(|_| ())
+    }
+
     /// Reads the blocking notices from the store into the view.
     fn refresh(&self) -> Result<(), HaltError> {
+        let version = self.store.version()?;
         let mut blocking = Vec::new();
         for stored in self.store.all()? {
             let held = in_force(stored)?;
@@ -228,6 +279,7 @@ impl Halts {
             }
         }
         *self.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(blocking);
+        self.read_at.store(version, Ordering::Release);
         Ok(())
     }
 }

@@ -75,6 +75,45 @@ pub enum StoreError {
         /// The version in the file.
         found: u32,
     },
+    /// The shared database failed or cannot be reached.
+    #[error("halt store (shared database): {0}")]
+    Shared(String),
+    /// Another node stored a later sequence of the issuer first.
+    #[error("halt store: {issuer} is at sequence {last} already")]
+    Stale {
+        /// The issuer.
+        issuer: String,
+        /// Its last sequence in the store.
+        last: u64,
+    },
+}
+
+/// Held while one notice of an issuer is checked, recorded and stored, so
+/// that no other node accepts one of the same issuer in between; released
+/// when dropped. The single-node store needs none (the gateway's own lock
+/// serialises acceptance).
+pub struct IssuerLock(Option<Box<dyn Send>>);
+
+impl IssuerLock {
+    /// No lock beyond the process's own.
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    /// A lock released when `guard` is dropped.
+    pub fn held(guard: Box<dyn Send>) -> Self {
+        Self(Some(guard))
+    }
+}
+
+impl fmt::Debug for IssuerLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "IssuerLock(held)"
+        } else {
+            "IssuerLock(none)"
+        })
+    }
 }
 
 /// Halt state, durable before each call returns.
@@ -88,6 +127,18 @@ pub trait HaltStore: Send + Sync + fmt::Debug {
     fn all(&self) -> Result<Vec<StoredHalt>, StoreError>;
     /// One notice.
     fn one(&self, issuer: &str, sequence: u64) -> Result<Option<StoredHalt>, StoreError>;
+    /// A number every change of the store moves, by whichever node made
+    /// it: a node whose view was read at another version reads it again.
+    /// The single-node store changes only through this gateway, which
+    /// refreshes its view itself: it stays at 0.
+    fn version(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    /// Locks `issuer` across every node sharing the store until the value
+    /// is dropped.
+    fn lock_issuer(&self, _issuer: &str) -> Result<IssuerLock, StoreError> {
+        Ok(IssuerLock::none())
+    }
 }
 
 /// The single-node store: `halts.redb` in the data directory.

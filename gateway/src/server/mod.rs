@@ -26,7 +26,8 @@ use crate::pipeline::index::{AcceptedIndex, Reference, references};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
-use crate::recall::{Halts, RedbHaltStore};
+use crate::recall::pg_halts::PgHaltStore;
+use crate::recall::{HALT_POLL_INTERVAL, HaltStore, Halts, RedbHaltStore};
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
 
 /// The halt store's file in the data directory.
@@ -122,21 +123,38 @@ impl Gateway {
             config.ledger_key.as_deref(),
         ))?;
         let policy = Arc::new(policy);
+        // Halts in force live beside the ledger: in the shared database
+        // when the ledger is in one (every node sees every halt), else in
+        // the data directory.
         let halts_file = config.data_dir.join(HALTS_FILE);
-        let halt_store = RedbHaltStore::open(&halts_file)
-            .with_context(|| format!("cannot open {}", halts_file.display()))?;
-        let halts = Halts::open(
-            Arc::clone(&policy),
-            Arc::new(halt_store),
-            Arc::clone(&appender),
-        )
-        .with_context(|| format!("cannot read the halts in {}", halts_file.display()))?;
+        let (halt_store, halts_at): (Arc<dyn HaltStore>, String) = match ledger.database() {
+            Some(database) => (
+                Arc::new(PgHaltStore::new(database)),
+                "the ledger's database".to_owned(),
+            ),
+            None => (
+                Arc::new(
+                    RedbHaltStore::open(&halts_file)
+                        .with_context(|| format!("cannot open {}", halts_file.display()))?,
+                ),
+                halts_file.display().to_string(),
+            ),
+        };
+        let shared_halts = ledger.database().is_some();
+        let halts = Arc::new(
+            Halts::open(Arc::clone(&policy), halt_store, Arc::clone(&appender))
+                .with_context(|| format!("cannot read the halts in {halts_at}"))?,
+        );
+        if shared_halts {
+            Halts::watch(&halts, HALT_POLL_INTERVAL)
+                .context("cannot start the watch on the shared halts")?;
+        }
         Ok(Self {
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
             listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),
             policy,
-            halts: Arc::new(halts),
+            halts,
             upstream,
             accepted,
             metrics: Metrics::default(),
