@@ -8,12 +8,17 @@
     clippy::panic
 )]
 
+mod cli_files;
 mod cluster;
 mod conformance;
 mod cra_check;
+mod gate;
+mod halt_cli;
+mod halt_util;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;
+mod outbox_stores;
 mod pipeline;
 mod postgres_util;
 mod readme;
@@ -21,6 +26,7 @@ mod serve;
 mod serve_admin;
 mod serve_artifacts;
 mod serve_budget;
+mod serve_halts;
 mod serve_http;
 mod serve_judging;
 mod serve_keepalive;

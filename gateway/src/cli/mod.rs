@@ -1,7 +1,10 @@
 //! Command-line interface.
 
 mod check;
+mod gate;
+mod halt;
 mod ledger;
+mod recall;
 mod serve;
 mod verify_bundle;
 
@@ -28,10 +31,17 @@ struct Cli {
 enum Command {
     /// Check a listing against the CRA content rules and a policy, offline.
     Check(check::Args),
+    /// Check every item of an inbound shipment (importer, Art. 19), record
+    /// the decisions and supply links, and write a report.
+    Gate(gate::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
+    /// Sign halt notices and check them against a policy (CRA Art. 19(3), 20(3)).
+    Halt(halt::Args),
     /// Inspect, verify and export the ledger (works while the gateway is stopped).
     Ledger(ledger::Args),
+    /// Where the notification of a halt notice stands (works while the gateway is stopped).
+    Recall(recall::Args),
     /// Run the gateway in front of a catalog.
     Serve(serve::Args),
 }
@@ -51,8 +61,11 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Gate(args) => gate::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
+        Command::Halt(args) => halt::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Recall(args) => recall::run(&args),
         Command::Serve(args) => serve::run(&args),
     }
 }

@@ -7,6 +7,7 @@
 //! 127.0.0.1:8080, state under `./cragate-data/`, a file catalog under
 //! `./cragate-data/catalog`, the shipped app-store policy.
 
+pub mod partners;
 pub mod pattern;
 pub mod policies;
 pub mod raw;
@@ -64,6 +65,9 @@ pub struct Config {
     pub limits: Limits,
     /// Product routes.
     pub routes: Vec<RouteRule>,
+    /// `[[customers]]` and `[[suppliers]]`: who halt notices go to and
+    /// come from.
+    pub partners: partners::Partners,
 }
 
 /// The upstream.
@@ -144,20 +148,32 @@ impl Config {
                 (name, text)
             }
         };
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
-            vec![error(&name, line, e.message().to_owned())]
-        })?;
         // Relative paths in a file are relative to the file, like the paths
         // a policy names; those on the command line to the working folder.
         let base = file
             .and_then(Path::parent)
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(Path::to_path_buf);
+            .filter(|dir| !dir.as_os_str().is_empty());
+        Self::parse(&name, &text, base, overrides)
+    }
+
+    /// Parses and validates the text of a configuration file named `name`
+    /// (for messages), whose relative paths are relative to `base`, with
+    /// the command-line overrides applied. A `bearer_token_file` it names
+    /// is read.
+    pub fn parse(
+        name: &str,
+        text: &str,
+        base: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, Vec<ConfigError>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            vec![error(name, line, e.message().to_owned())]
+        })?;
         Validator {
-            name,
-            text,
-            base,
+            name: name.to_owned(),
+            text: text.to_owned(),
+            base: base.map(Path::to_path_buf),
             errors: Vec::new(),
         }
         .validate(raw, overrides)
@@ -208,6 +224,7 @@ impl Validator {
             None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         };
         let admin = self.admin(raw.admin.as_ref());
+        let partners = self.partners(&raw.customers, &raw.suppliers);
         match (listen, upstream) {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
                 listen,
@@ -222,6 +239,7 @@ impl Validator {
                 admin,
                 limits,
                 routes,
+                partners,
             }),
             _ => {
                 self.errors.sort_by_key(|e| e.line);

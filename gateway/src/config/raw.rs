@@ -37,6 +37,12 @@ pub struct RawConfig {
     /// Route rules for an HTTP upstream.
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    /// Whom we supply, told of halt notices.
+    #[serde(default)]
+    pub customers: Vec<super::partners::RawCustomer>,
+    /// Who supplies us, and may tell us of halt notices.
+    #[serde(default)]
+    pub suppliers: Vec<super::partners::RawSupplier>,
 }
 
 /// `[tls]`.

@@ -17,6 +17,7 @@ use crate::http::budget::ByteBudget;
 use crate::http::files::DataLock;
 use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore};
+use crate::recall::Halts;
 use crate::upstream::Upstream;
 
 /// Everything a request needs, shared by all connections.
@@ -59,4 +60,7 @@ pub struct Gateway {
     pub data_lock: DataLock,
     /// How administrators authenticate.
     pub admin: AdminAuth,
+    /// Halt notices in force, checked on every product request after the
+    /// verdict cache.
+    pub halts: Arc<Halts>,
 }

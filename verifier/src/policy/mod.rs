@@ -8,6 +8,8 @@
 
 mod error;
 mod evaluate;
+mod halt_compile;
+mod importer;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ use x509_cert::Certificate;
 use x509_cert::der::DecodePem;
 
 pub use error::{PolicyError, PolicyErrors};
+pub use importer::ImporterDetails;
 pub use parse::{POLICY_FORMAT, PolicyDraft, Reference, ReferenceKind};
 
 use crate::applicability::Enforce;
@@ -25,10 +28,12 @@ use crate::ce::{ListKind, NotifiedBodies, PresumptionList, Procedure};
 use crate::digest::Digest;
 use crate::doc::RawDoc;
 use crate::evidence::{Category, Listing};
+use crate::halt::{Action, KeyAlgorithm, ProductGlob};
 use crate::signatures::SignatureResults;
 use crate::sigstore::{IdentityPolicy, ManagedKey, TrustRoot};
 use crate::verdict::{Mode, Severity};
 use error::Sink;
+use halt_compile as halt_issuers;
 
 /// The Member States of the European Union, ISO 3166-1 alpha-2: the
 /// default of `[market] union_states`, where an importer (Art. 3(16)) or an
@@ -79,6 +84,8 @@ pub(crate) struct Settings {
     /// By language tag.
     pub phrasings: BTreeMap<String, Phrasings>,
     pub union_states: Vec<String>,
+    /// `[importer]`: the importer's own details (Art. 19(4)).
+    pub importer: Option<ImporterDetails>,
 }
 
 impl Default for Settings {
@@ -102,6 +109,7 @@ impl Default for Settings {
             doc_languages: Vec::new(),
             phrasings: BTreeMap::new(),
             union_states: EU_MEMBER_STATES.iter().map(|s| (*s).to_owned()).collect(),
+            importer: None,
         }
     }
 }
@@ -190,6 +198,35 @@ pub struct ManufacturerTrust {
     pub keys: Vec<ManagedKey>,
 }
 
+/// How a halt issuer signs its notices.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum HaltSigner {
+    /// A DSSE envelope signed with this key.
+    Key {
+        /// The key.
+        key: ManagedKey,
+        /// Its algorithm (Ed25519 or ECDSA P-256).
+        algorithm: KeyAlgorithm,
+    },
+    /// A Sigstore bundle whose certificate carries this identity.
+    Identity(IdentityPolicy),
+}
+
+/// One `[[halt_issuers]]` entry: who may halt, recall, withdraw or lift,
+/// for which products (CRA Art. 19(3), 20(3), 54(4)).
+#[derive(Debug, Clone)]
+pub struct HaltIssuer {
+    /// Equals the `issuer` of its notices.
+    pub id: String,
+    /// Its key or Sigstore identity.
+    pub signer: HaltSigner,
+    /// Product id globs it may act on.
+    pub products: Vec<ProductGlob>,
+    /// Actions it may take.
+    pub actions: Vec<Action>,
+}
+
 /// A compiled policy: parsed, its files loaded and checked, its digest known.
 #[derive(Debug)]
 pub struct Policy {
@@ -205,6 +242,7 @@ pub struct Policy {
     keys: Vec<ManagedKey>,
     x509_anchors: Vec<Certificate>,
     manufacturers: Vec<ManufacturerTrust>,
+    halt_issuers: Vec<HaltIssuer>,
 }
 
 impl PolicyDraft {
@@ -230,6 +268,7 @@ impl PolicyDraft {
             keys: Vec::new(),
             x509_anchors: Vec::new(),
             manufacturers: Vec::new(),
+            halt_issuers: Vec::new(),
         };
         let mut keys_by_path = BTreeMap::new();
         for reference in &self.references {
@@ -295,6 +334,12 @@ impl PolicyDraft {
                     .collect(),
             });
         }
+        policy.halt_issuers = halt_issuers::compile(
+            &self.halt_issuers,
+            &keys_by_path,
+            !policy.sigstore_roots.is_empty(),
+            &mut sink,
+        );
         if !sink.errors.is_empty() {
             return Err(PolicyErrors {
                 errors: sink.errors,
@@ -341,6 +386,20 @@ impl Policy {
     /// Per-manufacturer signer rules.
     pub fn manufacturers(&self) -> &[ManufacturerTrust] {
         &self.manufacturers
+    }
+    /// Whom the operator trusts for halt notices (`[[halt_issuers]]`).
+    pub fn halt_issuers(&self) -> &[HaltIssuer] {
+        &self.halt_issuers
+    }
+    /// The importer's own details (`[importer]`, Art. 19(4)), if given.
+    pub fn importer(&self) -> Option<&ImporterDetails> {
+        self.settings.importer.as_ref()
+    }
+    /// Whether `code` (ISO 3166-1 alpha-2) is one of the policy's
+    /// `[market] union_states`, where an importer is established
+    /// (Art. 3(16)).
+    pub fn in_union(&self, code: &str) -> bool {
+        self.settings.in_union(code)
     }
 }
 
