@@ -72,6 +72,8 @@ fn supply(direction: Direction, who: &str, n: u64) -> Submission {
             },
             supplied_on: "2027-01-15".parse().unwrap(),
             support_end: None,
+            shipment: None,
+            batch: None,
         },
     })
     .unwrap()
