@@ -238,6 +238,15 @@ impl Hostile {
     where
         F: Fn(&Seen, usize) -> (String, Vec<u8>) + Send + Sync + 'static,
     {
+        Self::start_paced(answer, 64 * 1024, Duration::from_millis(2))
+    }
+
+    /// The same, sending bodies in pieces of `piece` bytes with `pause`
+    /// after each.
+    fn start_paced<F>(answer: F, piece: usize, pause: Duration) -> Self
+    where
+        F: Fn(&Seen, usize) -> (String, Vec<u8>) + Send + Sync + 'static,
+    {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -248,7 +257,7 @@ impl Hostile {
                 let Ok(stream) = stream else { continue };
                 let answer = std::sync::Arc::clone(&answer);
                 let kept = std::sync::Arc::clone(&kept);
-                std::thread::spawn(move || serve_hostile(stream, &*answer, &kept));
+                std::thread::spawn(move || serve_hostile(stream, &*answer, &kept, (piece, pause)));
             }
         });
         Self { port, seen }
@@ -259,7 +268,12 @@ impl Hostile {
     }
 }
 
-fn serve_hostile(stream: TcpStream, answer: &Answer, kept: &std::sync::Mutex<Vec<Seen>>) {
+fn serve_hostile(
+    stream: TcpStream,
+    answer: &Answer,
+    kept: &std::sync::Mutex<Vec<Seen>>,
+    (size, pause): (usize, Duration),
+) {
     use std::io::BufRead;
     let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
@@ -305,12 +319,12 @@ fn serve_hostile(stream: TcpStream, answer: &Answer, kept: &std::sync::Mutex<Vec
         }
         // In pieces, so that the gateway forwards the first ones before the
         // last has come.
-        for piece in body.chunks(64 * 1024) {
+        for piece in body.chunks(size) {
             if writer.write_all(piece).is_err() {
                 return;
             }
             let _ = writer.flush();
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(pause);
         }
     }
 }
@@ -615,4 +629,40 @@ fn finding_2_uploads_slower_than_the_minimum_rate_give_their_connections_back() 
     let health = healthy_within(&gateway, 10);
     assert_eq!(health.status, 200, "{health:?}");
     drop(trickle);
+}
+
+#[test]
+fn finding_2_an_upstream_that_trickles_a_download_cannot_hold_the_client_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "fw.bin", 64 * 1024, 6);
+    let bytes = std::fs::read(&artifact).unwrap();
+    // 64 bytes every 50 ms: never idle for the upstream timeout, and about
+    // a minute for the whole.
+    let upstream = Hostile::start_paced(
+        move |seen, _| {
+            if seen.line.starts_with("GET /store/artifacts/") {
+                ("HTTP/1.1 200 OK".into(), bytes.clone())
+            } else {
+                ("HTTP/1.1 201 Created".into(), Vec::new())
+            }
+        },
+        64,
+        Duration::from_millis(50),
+    );
+    let gateway = fronting_port(upstream.port, PACE);
+    let listing = listing_with_artifacts(dir.path(), "slow-fw", &[&artifact]);
+    let data = format!("@{}", listing.display());
+    let put = curl(
+        &gateway.url("/store/listings/slow-fw.json"),
+        &["-X", "PUT", "--data-binary", &data],
+    );
+    assert_eq!(put.status, 201, "{put:?}");
+    let url = gateway.url(&format!("/store/artifacts/{}", sha256(&artifact)));
+    let started = Instant::now();
+    let download = curl(&url, &["--max-time", "20"]);
+    let took = started.elapsed();
+    // 1 s of grace and 64 KiB at 64 KiB/s: cut after about 2 s.
+    assert_ne!(download.exit, 0, "{download:?}");
+    assert_ne!(download.exit, 28, "curl gave up first: {download:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
 }

@@ -309,7 +309,8 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
     if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {
         return Route::SupplyLink;
     }
-    if let Some(which) = halts::HaltRoute::parse(method, path) {
+    let as_get = if read { &Method::GET } else { method };
+    if let Some(which) = halts::HaltRoute::parse(as_get, path) {
         return Route::Halts(which);
     }
     let path = match NormalPath::new(path) {
@@ -318,7 +319,7 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
     };
     let matched = rules
         .iter()
-        .filter(|rule| rule.method == method || (read && rule.method == Method::GET))
+        .filter(|rule| rule.method == method || rule.method == as_get)
         .find_map(|rule| rule.path.matches(&path).map(|captures| (rule, captures)));
     match matched {
         Some((rule, Ok(captures))) => Route::Product {
@@ -353,6 +354,10 @@ mod tests {
             Some(RouteKind::ListingRead)
         );
         assert_eq!(kind(&Method::HEAD, "/v1/listings"), None);
+        assert!(matches!(
+            route(&rules, &Method::HEAD, "/v1/halts"),
+            Route::Halts(halts::HaltRoute::List)
+        ));
         assert!(matches!(
             route(&rules, &Method::HEAD, "/healthz"),
             Route::Ops(Ops::Health)
