@@ -15,6 +15,7 @@ use super::Captures;
 use crate::http::body::{Body, empty, file_range, full, stream_to_file};
 use crate::http::error::{ErrorKind, GatewayError};
 use crate::pipeline::Gateway;
+use crate::pipeline::halt::check_artifact;
 use crate::pipeline::limits;
 use crate::upstream::verified::VerifiedBody;
 use crate::upstream::{Upstream, relay};
@@ -33,6 +34,8 @@ pub async fn upload(
         .accepted
         .size(&digest)
         .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
+    // No new uploads of a halted product (CRA Art. 20(3)).
+    check_artifact(gateway, &digest)?;
     let (parts, body) = request.into_parts();
     let limit = gateway.config.limits.max_artifact_bytes;
     if declared > limit {
@@ -103,6 +106,8 @@ pub async fn download(
         .accepted
         .size(&digest)
         .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
+    // Halt state on every download, never cached (CRA Art. 19(3), 20(3)).
+    check_artifact(gateway, &digest)?;
     let range = parse_range(request.headers().get(header::RANGE), size)?;
     let (start, end) = range.unwrap_or((0, size));
     let body = match &gateway.upstream {

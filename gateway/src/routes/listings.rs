@@ -55,7 +55,10 @@ pub async fn submit(
             catalog
                 .store_listing(id, accepted.listing().clone())
                 .await?;
-            gateway.accepted.add(accepted.artifacts()).await?;
+            gateway
+                .accepted
+                .add(accepted.artifacts(), &accepted.owner())
+                .await?;
             stored(gateway, &accepted).await?;
             let body = serde_json::to_vec_pretty(&**accepted.verdict())
                 .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
@@ -70,7 +73,10 @@ pub async fn submit(
             let answer = upstream.forward(&parts, document, &[], &[]).await?;
             refuse_server_error(answer.status(), "a listing")?;
             if answer.status().is_success() {
-                gateway.accepted.add(accepted.artifacts()).await?;
+                gateway
+                    .accepted
+                    .add(accepted.artifacts(), &accepted.owner())
+                    .await?;
                 stored(gateway, &accepted).await?;
             }
             relay(answer)
@@ -242,7 +248,8 @@ async fn filter_page(
         match judge(gateway, candidate).await {
             Ok(_) => kept.push(entry),
             Err(error) => match error.kind() {
-                ErrorKind::Rejected(_) => {}
+                // Rejected, or halted (CRA Art. 20(3)): withheld.
+                ErrorKind::Rejected(_) | ErrorKind::Halted(_) => {}
                 ErrorKind::MalformedListing(_)
                 | ErrorKind::Document(_)
                 | ErrorKind::ProductId { .. } => {

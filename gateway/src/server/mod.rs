@@ -20,7 +20,7 @@ use crate::http::auth::AdminAuth;
 use crate::http::budget::ByteBudget;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
-use crate::pipeline::index::AcceptedIndex;
+use crate::pipeline::index::{AcceptedIndex, Owner};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
@@ -265,7 +265,11 @@ async fn rebuild_index(
     for (id, bytes) in catalog.all_listings(limit)? {
         match policies::evaluate(policy, &bytes, now) {
             Ok((listing, verdict)) if verdict.decision().accepts() => {
-                index.add(listing.artifacts()).await?;
+                let owner = Owner {
+                    product: verdict.listing().product_id.clone(),
+                    version: verdict.listing().version.clone(),
+                };
+                index.add(listing.artifacts(), &owner).await?;
             }
             Ok(_) => eprintln!("cragate: stored listing {id} no longer passes the policy"),
             Err(error) => eprintln!("cragate: stored listing {id} cannot be used: {error}"),
