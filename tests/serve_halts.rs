@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 use crate::halt_util::{
     Algorithm, KeyPair, app_store_policy_with, halt_issuers, lift, notice, openssl_key, sign,
 };
-use crate::serve_util::{ADMIN_TOKEN, Gateway, Reply, kinds, send_json_with};
+use crate::serve_util::{
+    ADMIN_TOKEN, Gateway, Nginx, PAGES_ROUTE, Reply, accepted_artifact, accepted_listing, curl,
+    kinds, post_file, put_file, send_json_with, sha256,
+};
 
 /// The product of the accepted example listing, and its version.
 const PRODUCT: &str = "vaultkey-desktop";
@@ -22,6 +25,7 @@ struct Setup {
     dir: tempfile::TempDir,
     trusted: KeyPair,
     other: KeyPair,
+    policy: std::path::PathBuf,
     args: Vec<String>,
 }
 
@@ -61,6 +65,7 @@ impl Setup {
             dir,
             trusted,
             other,
+            policy,
             args,
         }
     }
@@ -270,4 +275,183 @@ fn a_lift_ends_the_halt_it_names() {
     assert_eq!(halt["lifted_by"], 8);
     assert_eq!(kinds(&gateway.ledger()), ["halt_notice", "halt_notice"]);
     assert_eq!(gateway.ledger()[1]["body"]["action"], "lift");
+}
+
+/// The accepted example listing and its artifact, stored through the gateway.
+fn stock(gateway: &Gateway) -> String {
+    let reply = post_file(&gateway.url("/v1/listings"), &accepted_listing());
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let digest = sha256(&accepted_artifact());
+    let reply = put_file(
+        &gateway.url(&format!("/v1/artifacts/{digest}")),
+        &accepted_artifact(),
+        &[],
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    digest
+}
+
+/// Asserts a 451 problem carrying the notice's reason and reference.
+fn assert_halted(reply: &Reply, what: &str) {
+    assert_eq!(reply.status, 451, "{what}: {reply:?}");
+    let problem = reply.json();
+    assert_eq!(problem["type"], "urn:cragate:problem:halted", "{what}");
+    assert_eq!(problem["notice"]["issuer"], "keyguard-psirt", "{what}");
+    assert_eq!(
+        problem["notice"]["reason"], "CVE-2026-1234 actively exploited; units must not be supplied",
+        "{what}"
+    );
+    assert_eq!(
+        problem["notice"]["reference"]["advisory"],
+        "https://lumatek.example/csaf/2026/ltk-2026-007.json",
+        "{what}"
+    );
+}
+
+#[test]
+fn a_halted_product_answers_451_on_every_route_until_lifted() {
+    let setup = Setup::new();
+    let gateway = setup.start();
+    let digest = stock(&gateway);
+    let listing = gateway.url(&format!("/v1/listings/{PRODUCT}"));
+    let artifact = gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(curl(&listing, &[]).status, 200);
+    assert_eq!(curl(&artifact, &[]).status, 200);
+
+    // Read once more so the verdict is cached: the halt still applies.
+    assert_eq!(curl(&listing, &[]).status, 200);
+    assert_eq!(
+        post_halt(&gateway, &setup.halt(&setup.trusted, 7, PRODUCT)).status,
+        201
+    );
+    let decisions_before = gateway.ledger().len();
+    assert_halted(&curl(&listing, &[]), "listing read");
+    assert_halted(&curl(&artifact, &[]), "download");
+    assert_halted(
+        &curl(&artifact, &["-H", "Range: bytes=0-3"]),
+        "ranged download",
+    );
+    assert_halted(
+        &post_file(&gateway.url("/v1/listings"), &accepted_listing()),
+        "submission",
+    );
+    assert_halted(&put_file(&artifact, &accepted_artifact(), &[]), "upload");
+    assert_eq!(
+        gateway.ledger().len(),
+        decisions_before,
+        "a refused request recorded a decision"
+    );
+
+    let signed = sign(
+        setup.path(),
+        &setup.trusted,
+        &lift("keyguard-psirt", 8, &[7], &[PRODUCT]),
+    );
+    assert_eq!(post_halt(&gateway, &signed).status, 201);
+    assert_eq!(curl(&listing, &[]).status, 200);
+    assert_eq!(curl(&artifact, &[]).status, 200);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &accepted_listing()).status,
+        201
+    );
+}
+
+#[test]
+fn a_halt_outside_the_products_version_leaves_it_available() {
+    let setup = Setup::new();
+    let gateway = setup.start();
+    let digest = stock(&gateway);
+    // The example is version 3.1.0.
+    let mut halt = notice("keyguard-psirt", 7, "recall", &[PRODUCT]);
+    halt["scope"]["versions"] = json!("<3.0.0");
+    assert_eq!(
+        post_halt(&gateway, &sign(setup.path(), &setup.trusted, &halt)).status,
+        201
+    );
+    assert_eq!(
+        curl(&gateway.url(&format!("/v1/listings/{PRODUCT}")), &[]).status,
+        200
+    );
+    assert_eq!(
+        curl(&gateway.url(&format!("/v1/artifacts/{digest}")), &[]).status,
+        200
+    );
+    // Another version range, the same product: withdrawn.
+    let mut halt = notice("keyguard-psirt", 8, "withdraw", &[PRODUCT]);
+    halt["scope"]["versions"] = json!(">=3.0.0, <3.2.0");
+    assert_eq!(
+        post_halt(&gateway, &sign(setup.path(), &setup.trusted, &halt)).status,
+        201
+    );
+    assert_halted(
+        &curl(&gateway.url(&format!("/v1/listings/{PRODUCT}")), &[]),
+        "listing read",
+    );
+}
+
+#[test]
+fn a_halt_in_force_still_blocks_after_a_restart() {
+    let setup = Setup::new();
+    let mut gateway = setup.start();
+    let digest = stock(&gateway);
+    assert_eq!(
+        post_halt(&gateway, &setup.halt(&setup.trusted, 7, PRODUCT)).status,
+        201
+    );
+    gateway.sigkill();
+    drop(gateway);
+    let gateway = setup.start();
+    assert_halted(
+        &curl(&gateway.url(&format!("/v1/listings/{PRODUCT}")), &[]),
+        "listing read",
+    );
+    assert_halted(
+        &curl(&gateway.url(&format!("/v1/artifacts/{digest}")), &[]),
+        "download",
+    );
+}
+
+#[test]
+fn a_halted_product_is_withheld_from_judged_catalog_pages() {
+    let setup = Setup::new();
+    let nginx = Nginx::start();
+    let gateway = Gateway::fronting(
+        &nginx,
+        &format!(
+            "policy = {:?}\n{PAGES_ROUTE}",
+            setup.policy.display().to_string()
+        ),
+    );
+    let accepted = std::fs::read_to_string(accepted_listing()).unwrap();
+    let pages = nginx.root.join("store/pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(
+        pages.join("1.json"),
+        format!("{{\"items\": [{{\"listing\": {accepted}}}]}}"),
+    )
+    .unwrap();
+    let page = gateway.url("/store/pages/1.json");
+    let reply = curl(&page, &[]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("cragate-withheld").as_deref(), Some("0"));
+
+    assert_eq!(
+        post_halt(&gateway, &setup.halt(&setup.trusted, 7, PRODUCT)).status,
+        201
+    );
+    let reply = curl(&page, &[]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("cragate-withheld").as_deref(), Some("1"));
+    assert_eq!(reply.json()["items"], json!([]));
+    let listing = gateway.url(&format!("/store/listings/{PRODUCT}.json"));
+    std::fs::create_dir_all(nginx.root.join("store/listings")).unwrap();
+    std::fs::write(
+        nginx.root.join(format!("store/listings/{PRODUCT}.json")),
+        &accepted,
+    )
+    .unwrap();
+    assert_halted(
+        &curl(&listing, &[]),
+        "listing read through the HTTP upstream",
+    );
 }

@@ -14,6 +14,10 @@
 //! submission (`{"product": ID, "listing": TEXT}`), synced on every
 //! addition; on start each product's last listing there is judged again
 //! under the policy in force ([`AcceptedIndex::persistent`]).
+//!
+//! The index also says which products (id and version) reference an
+//! artifact now ([`AcceptedIndex::owners`]), so that a download or an
+//! upload of an artifact of a halted product is refused (CRA Art. 20(3)).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -21,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
 use cragate_verifier::Digest;
+use cragate_verifier::evidence::ProductId;
 use serde::{Deserialize, Serialize};
 
 use super::judge::Accepted;
@@ -34,6 +39,15 @@ pub struct Reference {
     pub size: u64,
 }
 
+/// A product that references an artifact: its id and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// `product.id`.
+    pub product: ProductId,
+    /// `product.version`.
+    pub version: String,
+}
+
 /// One line of `accepted-artifacts`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,8 +59,8 @@ struct Line {
 /// What a product's listings reference now.
 #[derive(Debug, Default)]
 struct State {
-    /// Each product's current accepted listing's artifacts.
-    products: HashMap<String, Vec<Reference>>,
+    /// Each product's current accepted listing: its version and artifacts.
+    products: HashMap<String, (String, Vec<Reference>)>,
     /// How many products' current listings reference each artifact.
     backing: HashMap<Reference, usize>,
 }
@@ -54,17 +68,18 @@ struct State {
 impl State {
     /// `product`'s current listing now references `references` (none: it
     /// has no accepted listing).
-    fn set(&mut self, product: &str, references: Vec<Reference>) {
+    fn set(&mut self, product: &str, version: &str, references: Vec<Reference>) {
         let old = if references.is_empty() {
             self.products.remove(product)
         } else {
-            self.products.insert(product.to_owned(), references.clone())
+            self.products
+                .insert(product.to_owned(), (version.to_owned(), references.clone()))
         };
         for reference in &references {
             let count = self.backing.entry(*reference).or_insert(0);
             *count = count.saturating_add(1);
         }
-        for reference in old.unwrap_or_default() {
+        for reference in old.map(|(_, references)| references).unwrap_or_default() {
             if let Some(count) = self.backing.get_mut(&reference) {
                 *count = count.saturating_sub(1);
                 if *count == 0 {
@@ -84,9 +99,10 @@ pub struct AcceptedIndex {
     writer: tokio::sync::Mutex<()>,
 }
 
-/// The artifacts a listing's own bytes reference, when the policy in force
-/// accepts it as the listing of that product; `None` otherwise.
-pub type Rejudge<'a> = dyn FnMut(&str, &[u8]) -> Option<Vec<Reference>> + 'a;
+/// The version and the artifacts a listing's own bytes reference, when the
+/// policy in force accepts it as the listing of that product; `None`
+/// otherwise.
+pub type Rejudge<'a> = dyn FnMut(&str, &[u8]) -> Option<(String, Vec<Reference>)> + 'a;
 
 impl AcceptedIndex {
     /// An index kept only in memory.
@@ -148,8 +164,8 @@ impl AcceptedIndex {
         }
         let mut state = State::default();
         for line in &latest {
-            if let Some(references) = rejudge(&line.product, line.listing.as_bytes()) {
-                state.set(&line.product, references);
+            if let Some((version, references)) = rejudge(&line.product, line.listing.as_bytes()) {
+                state.set(&line.product, &version, references);
             }
         }
         if !text.is_empty() {
@@ -168,6 +184,7 @@ impl AcceptedIndex {
     /// references them too.
     pub async fn add(&self, accepted: &Accepted) -> io::Result<()> {
         let product = accepted.product_id().as_str().to_owned();
+        let version = accepted.owner().version;
         let references = references(accepted.artifacts());
         let _order = self.writer.lock().await;
         if let Some(path) = self.file.clone() {
@@ -191,18 +208,44 @@ impl AcceptedIndex {
             .await
             .map_err(|e| io::Error::other(e.to_string()))??;
         }
-        self.restore(&product, references)
+        self.restore(&product, &version, references)
     }
 
     /// Sets what `product`'s current accepted listing references, in
     /// memory only: for rebuilding the index of the file catalog on start,
     /// from listings judged then.
-    pub fn restore(&self, product: &str, references: Vec<Reference>) -> io::Result<()> {
+    pub fn restore(
+        &self,
+        product: &str,
+        version: &str,
+        references: Vec<Reference>,
+    ) -> io::Result<()> {
         self.state
             .write()
             .map_err(|_| io::Error::other("accepted index poisoned"))?
-            .set(product, references);
+            .set(product, version, references);
         Ok(())
+    }
+
+    /// The products whose current accepted listing references `digest`
+    /// (any size), with their versions.
+    pub fn owners(&self, digest: &Digest) -> Vec<Owner> {
+        let Ok(state) = self.state.read() else {
+            return Vec::new();
+        };
+        let mut owners: Vec<Owner> = state
+            .products
+            .iter()
+            .filter(|(_, (_, references))| references.iter().any(|r| r.digest == *digest))
+            .filter_map(|(product, (version, _))| {
+                Some(Owner {
+                    product: product.parse().ok()?,
+                    version: version.clone(),
+                })
+            })
+            .collect();
+        owners.sort_by(|a, b| a.product.as_str().cmp(b.product.as_str()));
+        owners
     }
 
     /// The sizes current accepted listings declare for `digest`, smallest
@@ -269,10 +312,13 @@ mod tests {
     }
 
     /// A rejudge that accepts every listing whose text is `<byte> <size>`.
-    fn accept_all(_: &str, listing: &[u8]) -> Option<Vec<Reference>> {
+    fn accept_all(_: &str, listing: &[u8]) -> Option<(String, Vec<Reference>)> {
         let text = std::str::from_utf8(listing).ok()?;
         let (byte, size) = text.split_once(' ')?;
-        Some(vec![reference(byte.parse().ok()?, size.parse().ok()?)])
+        Some((
+            "1.0".into(),
+            vec![reference(byte.parse().ok()?, size.parse().ok()?)],
+        ))
     }
 
     fn line(product: &str, listing: &str) -> String {
@@ -289,23 +335,49 @@ mod tests {
     #[test]
     fn the_same_digest_with_another_size_is_a_reference_of_its_own() {
         let index = AcceptedIndex::in_memory();
-        index.restore("owner", vec![reference(1, 10)]).unwrap();
-        index.restore("other", vec![reference(1, 11)]).unwrap();
+        index
+            .restore("owner", "1.0", vec![reference(1, 10)])
+            .unwrap();
+        index
+            .restore("other", "1.0", vec![reference(1, 11)])
+            .unwrap();
         assert_eq!(index.sizes(&Digest::of(&[1])), vec![10, 11]);
-        index.restore("other", Vec::new()).unwrap();
+        index.restore("other", "1.0", Vec::new()).unwrap();
         assert_eq!(index.sizes(&Digest::of(&[1])), vec![10]);
     }
 
     #[test]
     fn a_resubmission_takes_away_only_what_no_other_listing_references() {
         let index = AcceptedIndex::in_memory();
-        index.restore("a", vec![reference(1, 10)]).unwrap();
-        index.restore("b", vec![reference(1, 10)]).unwrap();
-        index.restore("a", vec![reference(2, 20)]).unwrap();
+        index.restore("a", "1.0", vec![reference(1, 10)]).unwrap();
+        index.restore("b", "1.0", vec![reference(1, 10)]).unwrap();
+        index.restore("a", "1.0", vec![reference(2, 20)]).unwrap();
         assert_eq!(index.sizes(&Digest::of(&[1])), vec![10]);
-        index.restore("b", vec![reference(3, 30)]).unwrap();
+        index.restore("b", "1.0", vec![reference(3, 30)]).unwrap();
         assert!(index.sizes(&Digest::of(&[1])).is_empty());
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn owners_are_the_products_whose_current_listing_references_the_digest() {
+        let index = AcceptedIndex::in_memory();
+        index
+            .restore("cam-a", "2.8.0", vec![reference(1, 10)])
+            .unwrap();
+        index
+            .restore("cam-b", "1.0.0", vec![reference(1, 11)])
+            .unwrap();
+        let owners = index.owners(&Digest::of(&[1]));
+        let named: Vec<(&str, &str)> = owners
+            .iter()
+            .map(|o| (o.product.as_str(), o.version.as_str()))
+            .collect();
+        assert_eq!(named, [("cam-a", "2.8.0"), ("cam-b", "1.0.0")]);
+        index
+            .restore("cam-a", "2.9.0", vec![reference(2, 10)])
+            .unwrap();
+        assert_eq!(index.owners(&Digest::of(&[1])).len(), 1);
+        assert_eq!(index.owners(&Digest::of(&[2]))[0].version, "2.9.0");
     }
 
     #[test]

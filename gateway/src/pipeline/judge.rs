@@ -13,6 +13,8 @@ use jiff::Timestamp;
 use super::Gateway;
 use super::cache::{Judged, VerdictKey};
 use super::evidence::listing_at;
+use super::halt::check_listing;
+use super::index::Owner;
 use super::record::{DecisionRecord, SupplyLink};
 use crate::config::policies;
 use crate::http::error::{ErrorKind, ErrorSource, Excerpt, GatewayError, IdProblem};
@@ -73,6 +75,15 @@ impl Accepted {
         &self.judged.verdict.listing().product_id
     }
 
+    /// The product as the accepted index remembers it for its artifacts.
+    pub fn owner(&self) -> Owner {
+        let listing = self.judged.verdict.listing();
+        Owner {
+            product: listing.product_id.clone(),
+            version: listing.version.clone(),
+        }
+    }
+
     /// The artifacts the listing declares.
     pub fn artifacts(&self) -> &[Artifact] {
         &self.judged.artifacts
@@ -100,8 +111,9 @@ impl Accepted {
 /// 3. **validation**: `product.id` is one the ledger can record and the
 ///    upstream can store, and the one the path names, so that nothing is
 ///    recorded for a listing that is then refused;
-/// 4. **halt state**: (not built yet: a halted product will be refused
-///    here, before the decision is recorded);
+/// 4. **halt state** ([`check_listing`]): a product in the scope of a
+///    notice in force is refused with `451` here, after the verdict cache
+///    and before the decision is recorded (CRA Art. 19(3), 20(3));
 /// 5. **decision sink**: a verdict computed now is recorded before any
 ///    answer (and only then cached), then counted ([`decide`]); a denial
 ///    ends here as [`ErrorKind::Rejected`].
@@ -124,6 +136,7 @@ pub async fn judge(gateway: &Gateway, candidate: Candidate<'_>) -> Result<Accept
         bound_id,
         from,
     )?;
+    check_listing(gateway, verdict.listing(), &judged.artifacts)?;
     let supply = match (&parsed, purpose) {
         (Some(parsed), Purpose::Submission) if verdict.decision().accepts() => {
             SupplyLink::of(parsed, verdict).map_err(|kind| GatewayError::new(kind, from))?

@@ -31,6 +31,7 @@
 pub mod access;
 pub mod cache;
 pub mod evidence;
+pub mod halt;
 pub mod index;
 pub mod judge;
 pub mod metrics;

@@ -17,6 +17,7 @@ use crate::http::body::{Body, BodyLimits, file_range, full, stream_to_file};
 use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::http::pace::Pace;
 use crate::pipeline::Gateway;
+use crate::pipeline::halt::check_artifact;
 use crate::pipeline::limits;
 use crate::upstream::{HttpUpstream, Upstream, relay};
 
@@ -33,6 +34,8 @@ pub async fn upload(
     // Every size a current accepted listing declares for the digest; the
     // bytes must have one of them.
     let sizes = referenced(gateway, digest)?;
+    // No new uploads of a halted product (CRA Art. 20(3)).
+    check_artifact(gateway, &digest)?;
     let (parts, body) = request.into_parts();
     let limit = gateway.config.limits.max_artifact_bytes;
     let (Some(&smallest), Some(&largest)) = (sizes.first(), sizes.last()) else {
@@ -113,6 +116,8 @@ pub async fn download(
 ) -> Result<Response<Body>, GatewayError> {
     let digest = path_digest(&captures)?;
     let sizes = referenced(gateway, digest)?;
+    // Halt state on every download, never cached (CRA Art. 19(3), 20(3)).
+    check_artifact(gateway, &digest)?;
     let catalog = match &gateway.upstream {
         Upstream::File(catalog) => catalog,
         Upstream::Http(upstream) => {

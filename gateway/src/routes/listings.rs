@@ -241,7 +241,8 @@ async fn filter_page(
         match judge(gateway, candidate).await {
             Ok(_) => kept.push(entry),
             Err(error) => match error.kind() {
-                ErrorKind::Rejected(_) => {}
+                // Rejected, or halted (CRA Art. 20(3)): withheld.
+                ErrorKind::Rejected(_) | ErrorKind::Halted(_) => {}
                 ErrorKind::MalformedListing(_)
                 | ErrorKind::Document(_)
                 | ErrorKind::ProductId { .. } => {

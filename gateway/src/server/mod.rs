@@ -293,30 +293,32 @@ async fn rebuild_index(
     let index = AcceptedIndex::in_memory();
     let now = Timestamp::now();
     for (id, bytes) in catalog.all_listings(limit)? {
-        if let Some(references) = judged_references(policy, &id, &bytes, now) {
-            index.restore(&id, references)?;
+        if let Some((version, references)) = judged_references(policy, &id, &bytes, now) {
+            index.restore(&id, &version, references)?;
         }
     }
     Ok(index)
 }
 
-/// The artifacts a stored listing of `product` references, when the
-/// policy in force accepts it as that product's listing now; a listing it
-/// denies, or that cannot be used, is reported and backs nothing.
+/// The version and the artifacts a stored listing of `product`
+/// references, when the policy in force accepts it as that product's
+/// listing now; a listing it denies, or that cannot be used, is reported
+/// and backs nothing.
 fn judged_references(
     policy: &Policy,
     product: &str,
     bytes: &[u8],
     now: Timestamp,
-) -> Option<Vec<Reference>> {
+) -> Option<(String, Vec<Reference>)> {
     match policies::evaluate(policy, bytes, now) {
         Ok((listing, _)) if listing.product_id().as_str() != product => {
             eprintln!("cragate: stored listing {product} names another product; not used");
             None
         }
-        Ok((listing, verdict)) if verdict.decision().accepts() => {
-            Some(references(listing.artifacts()))
-        }
+        Ok((listing, verdict)) if verdict.decision().accepts() => Some((
+            verdict.listing().version.clone(),
+            references(listing.artifacts()),
+        )),
         Ok(_) => {
             eprintln!("cragate: stored listing {product} no longer passes the policy");
             None

@@ -1,0 +1,340 @@
+//! Halt benchmark: the time from `POST /v1/halts` to the product answering
+//! `451` on the same node (DESIGN.md budget: blocked before the response to
+//! the notice), through the real `cragate serve` on loopback, with the
+//! gateway's CPU time per operation.
+//!
+//! Baselines in the same run, on the same node and connection: a cached
+//! listing read (`GET /v1/listings/{id}`), and `POST
+//! /v1/admin/ledger/supply-links`, one durable ledger append through the
+//! same admin authorization (a halt adds verification, the halt store's own
+//! durable commit and the 451 read to that).
+//!
+//! `cargo bench -p cragate --bench halt`; `HALT_BENCH_ROUNDS` sets the
+//! operations per phase (default 200). Files go under the target directory.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use cragate_verifier::halt::{Envelope, EnvelopeSignature, HALT_PAYLOAD_TYPE, pae};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "0f3c5e7a9b1d2f4a6c8e0b2d4f6a8c0e1b3d5f7a";
+
+fn main() {
+    let rounds = std::env::var("HALT_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200usize);
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let key = Ed25519KeyPair::generate().unwrap();
+    let (mut server, base) = start(dir.path(), &key);
+    let pid = server.id();
+    let mut http = Http::connect(&base);
+    let listing = std::fs::read(root().join("testdata/examples/accepted-listing.json")).unwrap();
+    let mut listing: Value = serde_json::from_slice(&listing).unwrap();
+    for i in 0..rounds {
+        listing["product"]["id"] = json!(format!("vaultkey-bench-{i}"));
+        let (status, body) = http.send(
+            "POST",
+            "/v1/listings",
+            &[],
+            &serde_json::to_vec(&listing).unwrap(),
+        );
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    }
+    println!(
+        "halt benchmark on {} cores, {rounds} operations per phase",
+        cores()
+    );
+
+    let read = phase(pid, rounds, |i| {
+        let started = Instant::now();
+        let (status, _) = http.send("GET", &format!("/v1/listings/vaultkey-bench-{i}"), &[], b"");
+        assert_eq!(status, 200);
+        started.elapsed()
+    });
+    read.print("cached listing read (baseline)");
+
+    let auth = format!("Bearer {TOKEN}");
+    let supply = phase(pid, rounds, |i| {
+        let body = json!({
+            "direction": "outbound", "product": format!("vaultkey-bench-{i}"),
+            "release": "3.1.0", "quantity": 1,
+            "counterparty": {"id": "reseller-nord", "name": "Reseller Nord", "postal_address": "1 Harbour Road"},
+            "supplied_on": "2026-12-01", "support_end": null
+        });
+        let started = Instant::now();
+        let (status, body) = http.send(
+            "POST",
+            "/v1/admin/ledger/supply-links",
+            &[("authorization", &auth)],
+            &serde_json::to_vec(&body).unwrap(),
+        );
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        started.elapsed()
+    });
+    supply.print("POST supply link, one durable ledger append (baseline)");
+
+    let signed: Vec<Vec<u8>> = (0..rounds).map(|i| sign(&key, i)).collect();
+    let mut until_201 = Vec::with_capacity(rounds);
+    let halt = phase(pid, rounds, |i| {
+        let started = Instant::now();
+        let (status, body) =
+            http.send("POST", "/v1/halts", &[("authorization", &auth)], &signed[i]);
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        until_201.push(started.elapsed());
+        let (status, _) = http.send("GET", &format!("/v1/listings/vaultkey-bench-{i}"), &[], b"");
+        assert_eq!(status, 451);
+        started.elapsed()
+    });
+    halt.print("POST /v1/halts until the product answers 451");
+    until_201.sort_unstable();
+    println!(
+        "  of which POST /v1/halts until its 201: p50 {:?}, p99 {:?}",
+        until_201[rounds / 2],
+        until_201[rounds * 99 / 100]
+    );
+    println!(
+        "  ratios (p50 wall): halt-to-451 / supply link = {:.2}x, halt-to-451 / cached read = {:.1}x; \
+         CPU per op: halt {:.0} µs, supply link {:.0} µs, read {:.0} µs",
+        halt.p50().as_secs_f64() / supply.p50().as_secs_f64(),
+        halt.p50().as_secs_f64() / read.p50().as_secs_f64(),
+        halt.cpu_per_op_us(),
+        supply.cpu_per_op_us(),
+        read.cpu_per_op_us()
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// One phase: wall time of each operation and the gateway's CPU time.
+struct Phase {
+    wall: Vec<Duration>,
+    cpu_seconds: f64,
+}
+
+fn phase(pid: u32, rounds: usize, mut op: impl FnMut(usize) -> Duration) -> Phase {
+    let cpu_before = cpu_seconds(pid);
+    let mut wall: Vec<Duration> = (0..rounds).map(&mut op).collect();
+    let cpu_seconds = cpu_seconds(pid) - cpu_before;
+    wall.sort_unstable();
+    Phase { wall, cpu_seconds }
+}
+
+impl Phase {
+    fn p50(&self) -> Duration {
+        self.wall[self.wall.len() / 2]
+    }
+    fn cpu_per_op_us(&self) -> f64 {
+        self.cpu_seconds * 1e6 / self.wall.len() as f64
+    }
+    fn print(&self, label: &str) {
+        let n = self.wall.len();
+        println!(
+            "{label}: p50 {:?}, p99 {:?}, max {:?}; gateway CPU {:.0} µs per op",
+            self.p50(),
+            self.wall[n * 99 / 100],
+            self.wall[n - 1],
+            self.cpu_per_op_us()
+        );
+    }
+}
+
+/// The notice halting `vaultkey-bench-{i}`, sequence `i + 1`, signed.
+fn sign(key: &Ed25519KeyPair, i: usize) -> Vec<u8> {
+    let notice = json!({
+        "format": "cragate.halt/v1", "issuer": "keyguard-psirt", "sequence": i + 1,
+        "issued_at": "2026-12-01T10:00:00Z", "action": "halt",
+        "scope": {"products": [format!("vaultkey-bench-{i}")], "versions": "<4.0.0", "digests": [], "batches": []},
+        "reason": "benchmark halt", "reference": {"advisory": null, "authority_order": null}
+    });
+    let payload = serde_json::to_vec(&notice).unwrap();
+    let signature = key.sign(&pae(HALT_PAYLOAD_TYPE, &payload));
+    serde_json::to_vec(&Envelope {
+        payload: STANDARD.encode(&payload),
+        payload_type: HALT_PAYLOAD_TYPE.into(),
+        signatures: vec![EnvelopeSignature {
+            keyid: String::new(),
+            sig: STANDARD.encode(signature.as_ref()),
+        }],
+    })
+    .unwrap()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Starts `cragate serve` with the shipped app-store policy and one halt
+/// issuer whose key is `key`; the process and its base URL.
+fn start(dir: &Path, key: &Ed25519KeyPair) -> (Child, String) {
+    let public = key.public_key().as_der().unwrap();
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        STANDARD.encode(public.as_ref())
+    );
+    std::fs::write(dir.join("issuer.pub"), pem).unwrap();
+    let policies = root().join("policies").canonicalize().unwrap();
+    let shipped = std::fs::read_to_string(policies.join("app-store.toml")).unwrap();
+    let mut policy = String::new();
+    for line in shipped.lines() {
+        let line = ["harmonised/", "notified-bodies/", "trust-roots/"]
+            .iter()
+            .fold(line.to_owned(), |l, folder| {
+                l.replace(
+                    &format!("\"{folder}"),
+                    &format!("\"{}/{folder}", policies.display()),
+                )
+            });
+        policy.push_str(&line);
+        policy.push('\n');
+    }
+    policy.push_str(&format!(
+        "[[halt_issuers]]\nid = \"keyguard-psirt\"\nkey = {:?}\nproducts = [\"vaultkey-*\"]\n",
+        dir.join("issuer.pub").display().to_string()
+    ));
+    std::fs::write(dir.join("policy.toml"), policy).unwrap();
+    std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
+    std::fs::write(
+        dir.join("cragate.toml"),
+        format!(
+            "[admin]\nbearer_token_file = {:?}\n",
+            dir.join("token").display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cragate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir.join("cragate.toml"))
+        .arg("--policy")
+        .arg(dir.join("policy.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("cragate serve did not start: {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Http {
+    reader: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Http {
+    fn connect(host: &str) -> Self {
+        let stream = TcpStream::connect(host).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Self {
+            reader: BufReader::new(stream),
+            host: host.to_owned(),
+        }
+    }
+
+    /// Sends a request and reads the whole answer: status and body.
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\ncontent-type: application/json\r\n",
+            self.host,
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut status_line = String::new();
+        self.reader.read_line(&mut status_line).unwrap();
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut length = 0usize;
+        let mut chunked = false;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let lower = line.to_ascii_lowercase();
+            if let Some(value) = lower.strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap();
+            }
+            if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
+                chunked = true;
+            }
+        }
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                let mut size = String::new();
+                self.reader.read_line(&mut size).unwrap();
+                let size = usize::from_str_radix(size.trim(), 16).unwrap();
+                let mut chunk = vec![0; size + 2];
+                self.reader.read_exact(&mut chunk).unwrap();
+                if size == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..size]);
+            }
+        } else {
+            out.resize(length, 0);
+            self.reader.read_exact(&mut out).unwrap();
+        }
+        (status, out)
+    }
+}
+
+/// CPU time of process `pid` so far (user + system), from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
