@@ -7,7 +7,8 @@
 //! segment, an encoded slash or backslash (nginx decodes `%2F` and then
 //! resolves `..`, so `/store/listings/..%2Fpages%2Fp1.json` would reach
 //! `/store/pages/p1.json`), a backslash (read as a slash by some servers),
-//! an encoded control character, an empty segment, an escape that decodes
+//! a control character, raw or encoded (C1 ones included), an empty
+//! segment, an escape that decodes
 //! to no UTF-8 text (`%80`: an upstream would read a name that is not text).
 
 use std::fmt;
@@ -143,8 +144,11 @@ fn normal_segment(segment: &str) -> Result<String, PathError> {
     let out = String::from_utf8(out).map_err(|_| PathError::BadEscape)?;
     // What the kept escapes stand for must be text too (`%C3%A9` is `é`,
     // `%80` is nothing): an upstream decodes them into the name it reads.
-    if decode(&out).is_none() {
-        return Err(PathError::BadEscape);
+    // That text holds no control character either, C1 ones (U+0080 to
+    // U+009F, raw or as `%C2%85`) included, as captures do not.
+    let text = decode(&out).ok_or(PathError::BadEscape)?;
+    if text.chars().any(char::is_control) {
+        return Err(PathError::Control);
     }
     Ok(out)
 }
@@ -225,6 +229,16 @@ mod tests {
         }
         assert_eq!(normal("/a/caf%c3%a9").unwrap(), "/a/caf%C3%A9");
         assert_eq!(normal("/a/café").unwrap(), "/a/café");
+    }
+
+    /// Found by the `path` fuzz target: a C1 control character (U+008F)
+    /// was kept in a normal path, though captures refuse it.
+    #[test]
+    fn paths_with_c1_control_characters_are_refused() {
+        for path in ["/\u{8f} ", "/a/x\u{85}y", "/a/x%C2%85y", "/a/%c2%9f"] {
+            assert_eq!(normal(path), Err(PathError::Control), "{path:?}");
+        }
+        assert_eq!(normal("/a/%C2%A0").unwrap(), "/a/%C2%A0");
     }
 
     #[test]
