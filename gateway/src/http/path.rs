@@ -8,8 +8,8 @@
 //! resolves `..`, so `/store/listings/..%2Fpages%2Fp1.json` would reach
 //! `/store/pages/p1.json`), a backslash (read as a slash by some servers),
 //! a control character, raw or encoded (C1 ones included), an empty
-//! segment, an escape that decodes
-//! to no UTF-8 text (`%80`: an upstream would read a name that is not text).
+//! segment, an escape that decodes to no UTF-8 text (`%80`: an upstream
+//! would read a name that is not text).
 
 use std::fmt;
 
