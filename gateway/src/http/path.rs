@@ -7,7 +7,9 @@
 //! segment, an encoded slash or backslash (nginx decodes `%2F` and then
 //! resolves `..`, so `/store/listings/..%2Fpages%2Fp1.json` would reach
 //! `/store/pages/p1.json`), a backslash (read as a slash by some servers),
-//! an encoded control character, an empty segment.
+//! a control character, raw or encoded (C1 ones included), an empty
+//! segment, an escape that decodes to no UTF-8 text (`%80`: an upstream
+//! would read a name that is not text).
 
 use std::fmt;
 
@@ -27,7 +29,8 @@ pub enum PathError {
     /// `//`, or a path not starting with `/`.
     #[error("it holds an empty segment")]
     EmptySegment,
-    /// A `%` not followed by two hex digits, or escapes that are not UTF-8.
+    /// A `%` not followed by two hex digits, or escapes that do not decode
+    /// to UTF-8 text.
     #[error("it holds a broken percent-escape")]
     BadEscape,
     /// A control character, encoded.
@@ -138,7 +141,16 @@ fn normal_segment(segment: &str) -> Result<String, PathError> {
     }
     // Raw bytes were copied from a string in whole sequences and escapes
     // became ASCII, so this is UTF-8.
-    String::from_utf8(out).map_err(|_| PathError::BadEscape)
+    let out = String::from_utf8(out).map_err(|_| PathError::BadEscape)?;
+    // What the kept escapes stand for must be text too (`%C3%A9` is `é`,
+    // `%80` is nothing): an upstream decodes them into the name it reads.
+    // That text holds no control character either, C1 ones (U+0080 to
+    // U+009F, raw or as `%C2%85`) included, as captures do not.
+    let text = decode(&out).ok_or(PathError::BadEscape)?;
+    if text.chars().any(char::is_control) {
+        return Err(PathError::Control);
+    }
+    Ok(out)
 }
 
 /// RFC 3986 §2.3: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
@@ -200,6 +212,33 @@ mod tests {
         ] {
             assert_eq!(normal(path), Err(error), "{path}");
         }
+    }
+
+    /// Found by the `path` fuzz target: `%80` was kept in a normal path,
+    /// though it decodes to no text, which `BadEscape` says is refused.
+    #[test]
+    fn paths_with_escapes_that_are_not_utf8_are_refused() {
+        for path in [
+            "/a/b%80",
+            "/v1/listings/cam%ffx",
+            "/a/%C3",
+            "/a/%C3%28",
+            "/a/%ED%A0%80",
+        ] {
+            assert_eq!(normal(path), Err(PathError::BadEscape), "{path}");
+        }
+        assert_eq!(normal("/a/caf%c3%a9").unwrap(), "/a/caf%C3%A9");
+        assert_eq!(normal("/a/café").unwrap(), "/a/café");
+    }
+
+    /// Found by the `path` fuzz target: a C1 control character (U+008F)
+    /// was kept in a normal path, though captures refuse it.
+    #[test]
+    fn paths_with_c1_control_characters_are_refused() {
+        for path in ["/\u{8f} ", "/a/x\u{85}y", "/a/x%C2%85y", "/a/%c2%9f"] {
+            assert_eq!(normal(path), Err(PathError::Control), "{path:?}");
+        }
+        assert_eq!(normal("/a/%C2%A0").unwrap(), "/a/%C2%A0");
     }
 
     #[test]
