@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::http::auth::AdminAuth;
 use crate::http::budget::ByteBudget;
 use crate::ledger::{Appender, LedgerStore};
+use crate::recall::Recall;
 use crate::upstream::Upstream;
 
 /// Everything a request needs, shared by all connections.
@@ -50,4 +51,7 @@ pub struct Gateway {
     pub temp_dir: PathBuf,
     /// How administrators authenticate.
     pub admin: AdminAuth,
+    /// The recall engine: the outbox of notifications to customers, and
+    /// the suppliers that may notify us.
+    pub recall: Arc<Recall>,
 }

@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod artifacts;
 pub mod listings;
+pub mod notifications;
 pub mod ops;
 
 use std::future::Future;
@@ -106,6 +107,9 @@ pub enum Route<'a> {
     Ledger(LedgerRead),
     /// `POST /v1/admin/ledger/supply-links`: a supply recorded (admin).
     SupplyLink,
+    /// `GET /v1/notifications/feed?after=N`: a customer's notifications,
+    /// opened by its own bearer token.
+    NotificationFeed,
     /// A product route: its rule, what its path captured, and the path in
     /// the normal form it is forwarded in.
     Product {
@@ -129,6 +133,8 @@ impl Route<'_> {
             Self::Ops(ops) => ops.access(),
             Self::Ledger(_) | Self::SupplyLink => Access::Admin,
             Self::Product { .. } | Self::BadPath(_) | Self::Unknown => Access::Open,
+            // Each customer's feed token is checked by the route itself.
+            Self::NotificationFeed => Access::Open,
         }
     }
 
@@ -137,6 +143,7 @@ impl Route<'_> {
         match self {
             Self::Ops(_) => "ops",
             Self::Ledger(_) | Self::SupplyLink => "admin-ledger",
+            Self::NotificationFeed => "notifications",
             Self::Product { rule, .. } => match rule.kind {
                 RouteKind::ListingSubmission => "listing-submission",
                 RouteKind::ListingRead => "listing-read",
@@ -185,6 +192,7 @@ async fn dispatch(
         Route::Ops(which) => ops::serve(gateway, which).await,
         Route::Ledger(read) => admin::serve(gateway, request.uri(), read).await,
         Route::SupplyLink => admin::record_supply(gateway, request).await,
+        Route::NotificationFeed => notifications::feed(gateway, &request).await,
         Route::Unknown => Err(GatewayError::client(ErrorKind::NoRoute {
             method: request.method().clone(),
             path: Excerpt::new(request.uri().path()),
@@ -269,6 +277,9 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
         }
         if let Some(read) = path.strip_prefix(LEDGER_API).and_then(LedgerRead::parse) {
             return Route::Ledger(read);
+        }
+        if path == notifications::FEED_PATH {
+            return Route::NotificationFeed;
         }
     }
     if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {

@@ -107,7 +107,10 @@ impl Gateway {
             config.ledger.as_deref(),
             config.ledger_key.as_deref(),
         ))?;
+        let recall = crate::recall::Recall::open(&config.data_dir, &config.partners)
+            .context("cannot open the recall outbox")?;
         Ok(Self {
+            recall: Arc::new(recall),
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
             listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),
@@ -154,6 +157,16 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
         gateway.accepted.len(),
         gateway.config.workers,
     );
+    eprintln!(
+        "cragate: recall: {} customers, {} suppliers, {} deliveries in the outbox",
+        gateway.recall.customers().len(),
+        gateway.recall.suppliers.len(),
+        gateway.recall.outbox.len().unwrap_or(0),
+    );
+    // The delivery worker runs on this loop, beside the signal handling:
+    // it only waits on the network and hands commits to blocking threads.
+    let deliverer = Arc::new(gateway.recall.deliverer(Arc::clone(&gateway.appender)));
+    let delivering = tokio::spawn(deliverer.run());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (exited, mut first_exit) = tokio::sync::mpsc::unbounded_channel();
     let connections = Arc::new(Semaphore::new(gateway.config.limits.max_connections));
@@ -187,6 +200,7 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
     }
     eprintln!("cragate: shutting down: no new connections; finishing requests in flight");
     let _ = stop.send(true);
+    delivering.abort();
     tokio::task::spawn_blocking(move || {
         let mut result = Ok(());
         for worker in workers {
