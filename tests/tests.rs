@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod cli_files;
 mod cluster;
 mod conformance;
 mod cra_check;
@@ -19,6 +20,7 @@ mod postgres_util;
 mod readme;
 mod serve;
 mod serve_admin;
+mod serve_artifacts;
 mod serve_budget;
 mod serve_http;
 mod serve_judging;

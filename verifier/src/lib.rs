@@ -14,6 +14,7 @@ pub mod ce;
 pub mod digest;
 pub mod doc;
 pub mod evidence;
+pub mod halt;
 pub mod json;
 pub mod limits;
 pub mod policy;

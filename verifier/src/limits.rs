@@ -118,3 +118,35 @@ pub const MAX_PRESUMPTION_LIST_BYTES: usize = 1024 * 1024;
 /// The JSON budget of a notified-body list.
 pub const NOTIFIED_BODY_LIST_JSON: JsonBudget =
     JsonBudget::new("notified-body list", MAX_NOTIFIED_BODY_LIST_BYTES);
+
+/// Largest halt notice (`cragate.halt/v1`) accepted, in bytes.
+///
+/// A notice is a few hundred bytes: an issuer, a sequence, a scope of a few
+/// product ids, digests and batches, a reason and two URLs. 64 KiB leaves
+/// room for a scope listing hundreds of digests or batches.
+pub const MAX_HALT_NOTICE_BYTES: usize = 64 * 1024;
+
+/// The budget a halt notice is read under.
+pub const HALT_NOTICE_JSON: JsonBudget = JsonBudget::new("halt notice", MAX_HALT_NOTICE_BYTES);
+
+/// Largest signed halt notice (a DSSE envelope or a Sigstore bundle), in
+/// bytes: the notice base64-encoded (4/3 of [`MAX_HALT_NOTICE_BYTES`]) plus
+/// the signatures, or a keyless bundle's certificate chain and log entry
+/// (about 5 KiB); 128 KiB holds either.
+pub const MAX_SIGNED_HALT_BYTES: usize = 128 * 1024;
+
+/// The budget a signed halt notice is read under.
+pub const SIGNED_HALT_JSON: JsonBudget =
+    JsonBudget::new("signed halt notice", MAX_SIGNED_HALT_BYTES);
+
+/// Most signatures tried on one DSSE envelope (each costs a signature
+/// check; a notice is signed once, a key rotation adds a second).
+pub const MAX_DSSE_SIGNATURES: usize = 4;
+
+/// Most entries in each list of a halt notice's scope (products, digests,
+/// batches) and in `lifts`.
+pub const MAX_HALT_SCOPE_ITEMS: usize = 1024;
+
+/// Longest `reason` of a halt notice, in bytes: a sentence or a paragraph;
+/// the advisory it references holds the detail.
+pub const MAX_HALT_REASON_BYTES: usize = 4096;

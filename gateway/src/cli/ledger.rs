@@ -218,8 +218,7 @@ fn run_export(data: &Location, args: &ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn verify_export(args: &VerifyExportArgs) -> anyhow::Result<ExitCode> {
-    let file = File::open(&args.file)
-        .with_context(|| format!("cannot open export {}", args.file.display()))?;
+    let file = crate::http::files::open_regular(&args.file, "export")?;
     match export::verify(BufReader::new(file), args.key.as_ref()) {
         Ok(summary) => {
             let trust = if args.key.is_some() {

@@ -5,7 +5,6 @@
 //! FILE_OR_DIGEST`. Exit 0 only when the bundle verifies; otherwise one line
 //! on stderr naming the step that failed.
 
-use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -141,8 +140,7 @@ impl Inputs {
                 .map_err(VerifyFailure::Artifact)?;
             return Ok(self.verify_input(bundle, ArtifactInput::Digest(digest))?);
         }
-        let mut file = File::open(artifact)
-            .with_context(|| format!("cannot open artifact {artifact}"))
+        let mut file = crate::http::files::open_regular(std::path::Path::new(artifact), "artifact")
             .map_err(VerifyFailure::Artifact)?;
         Ok(self.verify_input(bundle, ArtifactInput::Reader(&mut file))?)
     }

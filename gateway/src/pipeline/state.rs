@@ -14,6 +14,8 @@ use super::metrics::Metrics;
 use crate::config::Config;
 use crate::http::auth::AdminAuth;
 use crate::http::budget::ByteBudget;
+use crate::http::files::DataLock;
+use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore};
 use crate::recall::Recall;
 use crate::upstream::Upstream;
@@ -47,8 +49,15 @@ pub struct Gateway {
     pub ledger: Arc<dyn LedgerStore>,
     /// The ledger's group-commit writer, for entries the admin API records.
     pub appender: Arc<Appender>,
-    /// Folder for uploads in progress, on the catalog's file system.
+    /// Folder for uploads in progress, on the catalog's file system: this
+    /// process's own.
     pub temp_dir: PathBuf,
+    /// The temporary folder of an HTTP upstream's uploads and spooled
+    /// downloads (the file catalog holds its own), removed when the
+    /// gateway ends.
+    pub temp: Option<ProcessTemp>,
+    /// The data folder's lock, held while the gateway lives.
+    pub data_lock: DataLock,
     /// How administrators authenticate.
     pub admin: AdminAuth,
     /// The recall engine: the outbox of notifications to customers, and

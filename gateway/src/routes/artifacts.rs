@@ -29,24 +29,27 @@ pub async fn upload(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
     let digest = path_digest(&captures)?;
-    let declared = gateway
-        .accepted
-        .size(&digest)
-        .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
+    // Every size a current accepted listing declares for the digest; the
+    // bytes must have one of them.
+    let sizes = referenced(gateway, digest)?;
     let (parts, body) = request.into_parts();
     let limit = gateway.config.limits.max_artifact_bytes;
-    if declared > limit {
+    let (Some(&smallest), Some(&largest)) = (sizes.first(), sizes.last()) else {
+        return Err(GatewayError::client(ErrorKind::NotReferenced { digest }));
+    };
+    if smallest > limit {
         return Err(GatewayError::client(ErrorKind::TooLarge { limit }));
     }
     limits(&parts, limit)?;
     let temp = NamedTempFile::new_in(&gateway.temp_dir)?;
     let idle = gateway.config.limits.body_idle_timeout;
-    // One byte over the declared size is enough to know it does not match.
-    let budget = declared.saturating_add(1).min(limit);
+    // One byte over the largest declared size is enough to know it does
+    // not match.
+    let budget = largest.saturating_add(1).min(limit);
     let (actual, length) = stream_to_file(body, temp.reopen()?, budget, idle).await?;
-    if length != declared {
+    if !sizes.contains(&length) {
         return Err(GatewayError::client(ErrorKind::SizeMismatch {
-            expected: declared,
+            expected: closest(&sizes, length),
             actual: length,
         }));
     }
@@ -99,27 +102,26 @@ pub async fn download(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, GatewayError> {
     let digest = path_digest(&captures)?;
-    let size = gateway
-        .accepted
-        .size(&digest)
-        .ok_or(GatewayError::client(ErrorKind::NotReferenced { digest }))?;
-    let range = parse_range(request.headers().get(header::RANGE), size)?;
-    let (start, end) = range.unwrap_or((0, size));
-    let body = match &gateway.upstream {
+    let sizes = referenced(gateway, digest)?;
+    let (body, size, range) = match &gateway.upstream {
         Upstream::File(catalog) => {
             let (file, length) = catalog
                 .open_artifact(digest)
                 .await?
                 .ok_or(GatewayError::client(ErrorKind::NotFound))?;
-            if length != size {
+            if !sizes.contains(&length) {
                 return Err(GatewayError::gateway(ErrorKind::Internal(format!(
-                    "stored artifact {digest} is {length} bytes, not {size}"
+                    "stored artifact {digest} is {length} bytes, which no accepted listing declares"
                 ))));
             }
-            file_range(file, start, end.saturating_sub(start)).await?
+            let range = parse_range(request.headers().get(header::RANGE), length)?;
+            let (start, end) = range.unwrap_or((0, length));
+            let body = file_range(file, start, end.saturating_sub(start)).await?;
+            (body, length, range)
         }
         Upstream::Http(upstream) => {
             let (parts, _) = request.into_parts();
+            let range_header = parts.headers.get(header::RANGE).cloned();
             let drop: [HeaderName; 7] = [
                 header::RANGE,
                 header::IF_RANGE,
@@ -145,16 +147,25 @@ pub async fn download(
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            if let Some(actual) = length.filter(|length| *length != size) {
-                return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
-                    expected: size,
-                    actual,
-                }));
-            }
+            let size = match (length, sizes.as_slice()) {
+                (Some(length), _) if sizes.contains(&length) => length,
+                (None, [only]) => *only,
+                (actual, _) => {
+                    return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
+                        expected: closest(&sizes, actual.unwrap_or(0)),
+                        actual: actual.unwrap_or(0),
+                    }));
+                }
+            };
+            let range = parse_range(range_header.as_ref(), size)?;
+            let (start, end) = range.unwrap_or((0, size));
             let idle = gateway.config.limits.upstream_timeout;
-            VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle).boxed_unsync()
+            let body = VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle)
+                .boxed_unsync();
+            (body, size, range)
         }
     };
+    let (start, end) = range.unwrap_or((0, size));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(
@@ -179,6 +190,25 @@ pub async fn download(
     Ok(response)
 }
 
+/// The sizes current accepted listings declare for `digest`; none is
+/// `422` (not referenced).
+fn referenced(gateway: &Gateway, digest: Digest) -> Result<Vec<u64>, GatewayError> {
+    let sizes = gateway.accepted.sizes(&digest);
+    if sizes.is_empty() {
+        return Err(GatewayError::client(ErrorKind::NotReferenced { digest }));
+    }
+    Ok(sizes)
+}
+
+/// The declared size nearest to `actual`, to name in a mismatch.
+fn closest(sizes: &[u64], actual: u64) -> u64 {
+    sizes
+        .iter()
+        .copied()
+        .min_by_key(|size| size.abs_diff(actual))
+        .unwrap_or(0)
+}
+
 fn path_digest(captures: &Captures) -> Result<Digest, GatewayError> {
     captures.digest.ok_or_else(|| {
         GatewayError::client(ErrorKind::BadRequest(
@@ -189,7 +219,9 @@ fn path_digest(captures: &Captures) -> Result<Digest, GatewayError> {
 
 /// One byte range (RFC 9110, section 14.1.2) as `start..end`. A header
 /// that is not a single `bytes=` range is ignored (the whole artifact is
-/// served, as RFC 9110 allows); a range outside the artifact is 416.
+/// served, as RFC 9110 allows); a range outside the artifact is 416, and a
+/// last position beyond the artifact (however many digits) is clamped to
+/// its end.
 pub fn parse_range(
     header: Option<&HeaderValue>,
     size: u64,
@@ -208,10 +240,10 @@ pub fn parse_range(
     };
     let unsatisfiable = GatewayError::client(ErrorKind::RangeNotSatisfiable { size });
     let (first, last) = (first.trim(), last.trim());
-    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
-        (Ok(first), Ok(last)) if first <= last => (first, last.saturating_add(1).min(size)),
-        (Ok(first), Err(_)) if last.is_empty() => (first, size),
-        (Err(_), Ok(suffix)) if first.is_empty() => {
+    let range = match (position(first), position(last)) {
+        (Some(first), Some(last)) if first <= last => (first, last.saturating_add(1).min(size)),
+        (Some(first), None) if last.is_empty() => (first, size),
+        (None, Some(suffix)) if first.is_empty() => {
             if suffix == 0 {
                 return Err(unsatisfiable);
             }
@@ -223,6 +255,16 @@ pub fn parse_range(
         return Err(unsatisfiable);
     }
     Ok(Some(range))
+}
+
+/// A byte position of a range: digits only; one past `u64::MAX` is taken
+/// as `u64::MAX`, which every artifact ends before (so a last position is
+/// clamped to the end, a first one is unsatisfiable).
+fn position(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -240,6 +282,14 @@ mod tests {
         assert_eq!(range("bytes=-5", 100).unwrap(), Some((95, 100)));
         assert_eq!(range("bytes=50-500", 100).unwrap(), Some((50, 100)));
         assert_eq!(range("bytes=-500", 100).unwrap(), Some((0, 100)));
+        let beyond = "bytes=5-99999999999999999999";
+        assert_eq!(range(beyond, 100).unwrap(), Some((5, 100)));
+        assert_eq!(
+            range("bytes=-99999999999999999999", 100).unwrap(),
+            Some((0, 100))
+        );
+        assert!(range("bytes=99999999999999999999-", 100).is_err());
+        assert_eq!(range("bytes=+5-9", 100).unwrap(), None);
     }
 
     #[test]

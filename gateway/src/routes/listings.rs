@@ -55,7 +55,7 @@ pub async fn submit(
             catalog
                 .store_listing(id, accepted.listing().clone())
                 .await?;
-            gateway.accepted.add(accepted.artifacts()).await?;
+            gateway.accepted.add(&accepted).await?;
             stored(gateway, &accepted).await?;
             let body = serde_json::to_vec_pretty(&**accepted.verdict())
                 .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
@@ -70,7 +70,7 @@ pub async fn submit(
             let answer = upstream.forward(&parts, document, &[], &[]).await?;
             refuse_server_error(answer.status(), "a listing")?;
             if answer.status().is_success() {
-                gateway.accepted.add(accepted.artifacts()).await?;
+                gateway.accepted.add(&accepted).await?;
                 stored(gateway, &accepted).await?;
             }
             relay(answer)
@@ -92,7 +92,7 @@ pub async fn read(
 ) -> Result<Response<Body>, GatewayError> {
     let limit = gateway.config.limits.max_listing_bytes;
     let mut held = gateway.listing_budget.reservation();
-    let (document, content_type) = match &gateway.upstream {
+    let document = match &gateway.upstream {
         Upstream::File(catalog) => {
             let id = captures
                 .id
@@ -104,7 +104,7 @@ pub async fn read(
                 .await?
                 .ok_or(GatewayError::client(ErrorKind::NotFound))?;
             held.hold(bytes.len() as u64)?;
-            (bytes, HeaderValue::from_static("application/json"))
+            bytes
         }
         Upstream::Http(upstream) => {
             let (parts, _) = request.into_parts();
@@ -123,7 +123,7 @@ pub async fn read(
     let mut response = Response::new(full(accepted.document().clone()));
     response
         .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
+        .insert(header::CONTENT_TYPE, judged_type());
     decision_headers(&mut response, accepted.verdict());
     Ok(response)
 }
@@ -147,12 +147,11 @@ pub async fn catalog(
                 return Ok(relay(answer));
             };
             let mut held = gateway.listing_budget.reservation();
-            let (page, content_type) =
-                fetch_whole(gateway, upstream, &parts, "a catalog page", &mut held).await?;
+            let page = fetch_whole(gateway, upstream, &parts, "a catalog page", &mut held).await?;
             let (page, withheld) = filter_page(gateway, rule, pointer, &page, peer).await?;
             let mut response = Response::new(full(page));
             let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, content_type);
+            headers.insert(header::CONTENT_TYPE, judged_type());
             headers.insert("cragate-withheld", HeaderValue::from(withheld));
             Ok(response)
         }
@@ -301,7 +300,8 @@ fn refuse_server_error(status: StatusCode, what: &'static str) -> Result<(), Gat
 /// GETs a JSON document the gateway judges (`what`: "a listing", "a
 /// catalog page") from the upstream, whole and unencoded (range, validator
 /// and encoding headers are not forwarded), under the listing budget and
-/// held of the listing bytes in flight: its bytes and content type. Only a
+/// held of the listing bytes in flight: its bytes (the content type the
+/// upstream gave is not passed on: see [`judged_type`]). Only a
 /// `200` is a document; `404` is not found, any other status the
 /// upstream's failure.
 async fn fetch_whole(
@@ -310,7 +310,7 @@ async fn fetch_whole(
     parts: &Parts,
     what: &'static str,
     held: &mut Reservation,
-) -> Result<(Bytes, HeaderValue), GatewayError> {
+) -> Result<Bytes, GatewayError> {
     let whole = [
         header::RANGE,
         header::IF_RANGE,
@@ -325,12 +325,14 @@ async fn fetch_whole(
         StatusCode::NOT_FOUND => return Err(GatewayError::client(ErrorKind::NotFound)),
         status => return Err(GatewayError::upstream(ErrorKind::Status { status, what })),
     }
-    let content_type = head
-        .headers
-        .get(header::CONTENT_TYPE)
-        .cloned()
-        .unwrap_or(HeaderValue::from_static("application/json"));
-    Ok((bytes, content_type))
+    Ok(bytes)
+}
+
+/// The content type of what the gateway judged and serves (a listing, a
+/// filtered catalog page): JSON, whatever the upstream called it, so that
+/// a client never renders a judged document as something else.
+fn judged_type() -> HeaderValue {
+    HeaderValue::from_static("application/json")
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {

@@ -24,10 +24,10 @@ pub mod ops;
 use std::future::Future;
 use std::sync::Arc;
 
-use http::{Method, Request, Response, Uri};
-use hyper::body::Incoming;
+use http::{HeaderValue, Method, Request, Response, Uri, header};
+use hyper::body::{Body as _, Incoming};
 
-use crate::http::body::Body;
+use crate::http::body::{Body, empty};
 use crate::http::error::{ErrorKind, Excerpt, GatewayError, error_response, log_line};
 use crate::http::path::{NormalPath, PathError};
 use crate::pipeline::{Connection, Gateway, authorize};
@@ -157,18 +157,25 @@ impl Route<'_> {
 }
 
 /// Serves one request: every outcome is a response, every error denies.
+/// A `HEAD` is served as the `GET` it names, and answered with that
+/// response's head only. Every response says `X-Content-Type-Options:
+/// nosniff`: its content type is the one the gateway set or judged.
 pub async fn handle(
     gateway: Arc<Gateway>,
     connection: Connection,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
 ) -> Response<Body> {
+    let head = request.method() == Method::HEAD;
     let route = route(
         &gateway.config.routes,
         request.method(),
         request.uri().path(),
     );
     let name = route.name();
-    let response = dispatch(&gateway, connection, route, request)
+    if head {
+        *request.method_mut() = Method::GET;
+    }
+    let mut response = dispatch(&gateway, connection, route, request)
         .await
         .unwrap_or_else(|error| {
             if error.is_logged() {
@@ -177,7 +184,28 @@ pub async fn handle(
             error_response(&error)
         });
     gateway.metrics.request(name, response.status().as_u16());
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if head {
+        return without_body(response);
+    }
     response
+}
+
+/// The head of `response`, its `Content-Length` kept (or taken from the
+/// body's exact length), the body dropped unread.
+fn without_body(response: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = response.into_parts();
+    if !parts.headers.contains_key(header::CONTENT_LENGTH)
+        && let Some(length) = body.size_hint().exact()
+    {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
+    Response::from_parts(parts, empty())
 }
 
 /// The authorization phase, then the route's handler.
@@ -264,7 +292,9 @@ async fn bounded(
 /// Finds the route of a request: the gateway's own routes on the path as
 /// it came, product routes on its normal form.
 pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'a> {
-    if method == Method::GET {
+    // HEAD is answered as GET without the body (RFC 9110, section 9.3.2).
+    let read = method == Method::GET || method == Method::HEAD;
+    if read {
         let ops = match path {
             "/healthz" => Some(Ops::Health),
             "/readyz" => Some(Ops::Ready),
@@ -291,7 +321,7 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
     };
     let matched = rules
         .iter()
-        .filter(|rule| rule.method == method)
+        .filter(|rule| rule.method == method || (read && rule.method == Method::GET))
         .find_map(|rule| rule.path.matches(&path).map(|captures| (rule, captures)));
     match matched {
         Some((rule, Ok(captures))) => Route::Product {
@@ -321,6 +351,15 @@ mod tests {
             Some(RouteKind::ListingSubmission)
         );
         assert_eq!(kind(&Method::GET, "/v1/listings"), None);
+        assert_eq!(
+            kind(&Method::HEAD, "/v1/listings/x"),
+            Some(RouteKind::ListingRead)
+        );
+        assert_eq!(kind(&Method::HEAD, "/v1/listings"), None);
+        assert!(matches!(
+            route(&rules, &Method::HEAD, "/healthz"),
+            Route::Ops(Ops::Health)
+        ));
         assert_eq!(kind(&Method::DELETE, "/v1/listings/x"), None);
         assert!(matches!(
             route(&rules, &Method::GET, "/metrics"),

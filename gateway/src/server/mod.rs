@@ -18,9 +18,11 @@ use tokio::sync::Semaphore;
 use crate::config::{Config, UpstreamConfig, policies};
 use crate::http::auth::AdminAuth;
 use crate::http::budget::ByteBudget;
+use crate::http::files::DataLock;
+use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
-use crate::pipeline::index::AcceptedIndex;
+use crate::pipeline::index::{AcceptedIndex, Reference, references};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
@@ -55,28 +57,36 @@ fn open_ledger(location: &Location) -> anyhow::Result<OpenLedger> {
 impl Gateway {
     /// Opens the upstream and the accepted index.
     pub async fn open(config: Config, policy: Policy) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        // Before anything in the data folder is touched.
+        let data_lock = DataLock::take(&config.data_dir)?;
         let limits = &config.limits;
-        let (upstream, accepted, temp_dir) = match &config.upstream {
+        let (upstream, accepted, temp_dir, temp) = match &config.upstream {
             UpstreamConfig::Dir(root) => {
                 let catalog = FileCatalog::open(root)
                     .with_context(|| format!("cannot open the catalog {}", root.display()))?;
                 let accepted = rebuild_index(&catalog, &policy, limits.max_listing_bytes).await?;
                 let temp_dir = catalog.temp_dir();
-                (Upstream::File(catalog), accepted, temp_dir)
+                (Upstream::File(catalog), accepted, temp_dir, None)
             }
             UpstreamConfig::Http(base) => {
                 let upstream = HttpUpstream::new(base.clone(), limits.upstream_timeout)?;
                 let path = config.data_dir.join("accepted-artifacts");
-                let accepted = AcceptedIndex::persistent(&path)
+                let now = Timestamp::now();
+                let mut rejudge = |product: &str, listing: &[u8]| {
+                    judged_references(&policy, product, listing, now)
+                };
+                let accepted = AcceptedIndex::persistent(&path, &mut rejudge)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                let temp_dir = config.data_dir.join("tmp");
-                if temp_dir.exists() {
-                    std::fs::remove_dir_all(&temp_dir)?;
-                }
-                std::fs::create_dir_all(&temp_dir)?;
-                (Upstream::Http(Box::new(upstream)), accepted, temp_dir)
+                let parent = config.data_dir.join("tmp");
+                let temp = ProcessTemp::create(&parent)
+                    .with_context(|| format!("cannot prepare {}", parent.display()))?;
+                let temp_dir = temp.path().to_path_buf();
+                (
+                    Upstream::Http(Box::new(upstream)),
+                    accepted,
+                    temp_dir,
+                    Some(temp),
+                )
             }
         };
         let admin = AdminAuth {
@@ -122,6 +132,8 @@ impl Gateway {
             appender,
             ledger,
             temp_dir,
+            temp,
+            data_lock,
             admin,
             config,
         })
@@ -262,13 +274,37 @@ async fn rebuild_index(
     let index = AcceptedIndex::in_memory();
     let now = Timestamp::now();
     for (id, bytes) in catalog.all_listings(limit)? {
-        match policies::evaluate(policy, &bytes, now) {
-            Ok((listing, verdict)) if verdict.decision().accepts() => {
-                index.add(listing.artifacts()).await?;
-            }
-            Ok(_) => eprintln!("cragate: stored listing {id} no longer passes the policy"),
-            Err(error) => eprintln!("cragate: stored listing {id} cannot be used: {error}"),
+        if let Some(references) = judged_references(policy, &id, &bytes, now) {
+            index.restore(&id, references)?;
         }
     }
     Ok(index)
+}
+
+/// The artifacts a stored listing of `product` references, when the
+/// policy in force accepts it as that product's listing now; a listing it
+/// denies, or that cannot be used, is reported and backs nothing.
+fn judged_references(
+    policy: &Policy,
+    product: &str,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Option<Vec<Reference>> {
+    match policies::evaluate(policy, bytes, now) {
+        Ok((listing, _)) if listing.product_id().as_str() != product => {
+            eprintln!("cragate: stored listing {product} names another product; not used");
+            None
+        }
+        Ok((listing, verdict)) if verdict.decision().accepts() => {
+            Some(references(listing.artifacts()))
+        }
+        Ok(_) => {
+            eprintln!("cragate: stored listing {product} no longer passes the policy");
+            None
+        }
+        Err(error) => {
+            eprintln!("cragate: stored listing {product} cannot be used: {error}");
+            None
+        }
+    }
 }

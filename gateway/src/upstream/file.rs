@@ -1,6 +1,7 @@
 //! The embedded file catalog: listings under `listings/<id>.json`,
-//! artifacts under `artifacts/sha256/<hex>`, temporary files under `.tmp/`
-//! (same file system, so that a rename puts a file in place at once).
+//! artifacts under `artifacts/sha256/<hex>`, temporary files under
+//! `.tmp/<pid>/`, one folder per process (same file system, so that a
+//! rename puts a file in place at once).
 //!
 //! Every write goes to a temporary file that is synced and then renamed
 //! into place, and the folder is synced after: a reader, a crash or a
@@ -8,12 +9,15 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use cragate_verifier::Digest;
 use cragate_verifier::evidence::ProductId;
 use tempfile::NamedTempFile;
 use tokio::io::AsyncReadExt;
+
+use crate::http::temp::ProcessTemp;
 
 /// Most listings one catalog page lists.
 pub const MAX_PAGE: usize = 100;
@@ -22,28 +26,32 @@ pub const MAX_PAGE: usize = 100;
 #[derive(Debug, Clone)]
 pub struct FileCatalog {
     root: PathBuf,
+    temp: Arc<ProcessTemp>,
 }
 
 impl FileCatalog {
-    /// Opens (creating its folders) the catalog at `root`, and removes
-    /// temporary files an earlier process left behind.
+    /// Opens (creating its folders) the catalog at `root`, with a
+    /// temporary folder of this process ([`ProcessTemp`]: those that
+    /// processes no longer running left behind are removed, those of a
+    /// running one are left alone).
     pub fn open(root: &Path) -> io::Result<Self> {
-        let catalog = Self {
+        std::fs::create_dir_all(root.join("listings"))?;
+        std::fs::create_dir_all(root.join("artifacts/sha256"))?;
+        let temp = ProcessTemp::create(&root.join(".tmp"))?;
+        Ok(Self {
             root: root.to_path_buf(),
-        };
-        std::fs::create_dir_all(catalog.listings())?;
-        std::fs::create_dir_all(catalog.root.join("artifacts/sha256"))?;
-        let temp = catalog.temp_dir();
-        if temp.exists() {
-            std::fs::remove_dir_all(&temp)?;
-        }
-        std::fs::create_dir_all(temp)?;
-        Ok(catalog)
+            temp: Arc::new(temp),
+        })
     }
 
-    /// Where temporary files go.
+    /// Where this process's temporary files go.
     pub fn temp_dir(&self) -> PathBuf {
-        self.root.join(".tmp")
+        self.temp.path().to_path_buf()
+    }
+
+    /// The catalog's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Stores a listing under its product id.

@@ -1,5 +1,6 @@
 //! An HTTP(S) catalog upstream. Requests that pass are forwarded as they
-//! came (method, path and query, headers less the hop-by-hop ones, body),
+//! came (method, path and query, headers less the hop-by-hop ones and the
+//! client's `Authorization`, body),
 //! with `Host` set to the upstream's authority. Failures to connect give
 //! 502, no answer within the upstream timeout gives 504.
 
@@ -169,7 +170,11 @@ impl HttpUpstream {
             .uri(uri)
             .body(body)
             .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
-        *request.headers_mut() = forwarded_headers(&parts.headers, drop);
+        let mut headers = forwarded_headers(&parts.headers, drop);
+        // The client's credentials are the gateway's (the admin token) or
+        // nobody's business upstream: never forwarded.
+        headers.remove(header::AUTHORIZATION);
+        *request.headers_mut() = headers;
         for (name, value) in extra {
             request.headers_mut().insert(name.clone(), value.clone());
         }

@@ -55,13 +55,7 @@ impl Upstream {
     /// A short description for logs and the admin view.
     pub fn describe(&self) -> String {
         match self {
-            Self::File(catalog) => format!(
-                "file catalog {}",
-                catalog
-                    .temp_dir()
-                    .parent()
-                    .map_or_else(String::new, |p| p.display().to_string())
-            ),
+            Self::File(catalog) => format!("file catalog {}", catalog.root().display()),
             Self::Http(upstream) => format!("HTTP {}", upstream.base()),
         }
     }

@@ -8,6 +8,7 @@
 
 mod error;
 mod evaluate;
+mod halt_compile;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -25,10 +26,12 @@ use crate::ce::{ListKind, NotifiedBodies, PresumptionList, Procedure};
 use crate::digest::Digest;
 use crate::doc::RawDoc;
 use crate::evidence::{Category, Listing};
+use crate::halt::{Action, KeyAlgorithm, ProductGlob};
 use crate::signatures::SignatureResults;
 use crate::sigstore::{IdentityPolicy, ManagedKey, TrustRoot};
 use crate::verdict::{Mode, Severity};
 use error::Sink;
+use halt_compile as halt_issuers;
 
 /// The Member States of the European Union, ISO 3166-1 alpha-2: the
 /// default of `[market] union_states`, where an importer (Art. 3(16)) or an
@@ -190,6 +193,35 @@ pub struct ManufacturerTrust {
     pub keys: Vec<ManagedKey>,
 }
 
+/// How a halt issuer signs its notices.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum HaltSigner {
+    /// A DSSE envelope signed with this key.
+    Key {
+        /// The key.
+        key: ManagedKey,
+        /// Its algorithm (Ed25519 or ECDSA P-256).
+        algorithm: KeyAlgorithm,
+    },
+    /// A Sigstore bundle whose certificate carries this identity.
+    Identity(IdentityPolicy),
+}
+
+/// One `[[halt_issuers]]` entry: who may halt, recall, withdraw or lift,
+/// for which products (CRA Art. 19(3), 20(3), 54(4)).
+#[derive(Debug, Clone)]
+pub struct HaltIssuer {
+    /// Equals the `issuer` of its notices.
+    pub id: String,
+    /// Its key or Sigstore identity.
+    pub signer: HaltSigner,
+    /// Product id globs it may act on.
+    pub products: Vec<ProductGlob>,
+    /// Actions it may take.
+    pub actions: Vec<Action>,
+}
+
 /// A compiled policy: parsed, its files loaded and checked, its digest known.
 #[derive(Debug)]
 pub struct Policy {
@@ -205,6 +237,7 @@ pub struct Policy {
     keys: Vec<ManagedKey>,
     x509_anchors: Vec<Certificate>,
     manufacturers: Vec<ManufacturerTrust>,
+    halt_issuers: Vec<HaltIssuer>,
 }
 
 impl PolicyDraft {
@@ -230,6 +263,7 @@ impl PolicyDraft {
             keys: Vec::new(),
             x509_anchors: Vec::new(),
             manufacturers: Vec::new(),
+            halt_issuers: Vec::new(),
         };
         let mut keys_by_path = BTreeMap::new();
         for reference in &self.references {
@@ -295,6 +329,12 @@ impl PolicyDraft {
                     .collect(),
             });
         }
+        policy.halt_issuers = halt_issuers::compile(
+            &self.halt_issuers,
+            &keys_by_path,
+            !policy.sigstore_roots.is_empty(),
+            &mut sink,
+        );
         if !sink.errors.is_empty() {
             return Err(PolicyErrors {
                 errors: sink.errors,
@@ -341,6 +381,10 @@ impl Policy {
     /// Per-manufacturer signer rules.
     pub fn manufacturers(&self) -> &[ManufacturerTrust] {
         &self.manufacturers
+    }
+    /// Whom the operator trusts for halt notices (`[[halt_issuers]]`).
+    pub fn halt_issuers(&self) -> &[HaltIssuer] {
+        &self.halt_issuers
     }
 }
 

@@ -27,6 +27,11 @@ pub const POLICY_FORMAT: &str = "cragate.policy/v1";
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
+#[path = "halt_issuers.rs"]
+mod halt_issuers;
+
+pub(crate) use halt_issuers::HaltIssuerDraft;
+
 /// What a referenced file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -99,6 +104,7 @@ pub struct PolicyDraft {
     pub(crate) overrides: Vec<(CategoryKey, Patch)>,
     pub(crate) references: Vec<Reference>,
     pub(crate) manufacturers: Vec<ManufacturerDraft>,
+    pub(crate) halt_issuers: Vec<HaltIssuerDraft>,
 }
 
 impl PolicyDraft {
@@ -159,6 +165,7 @@ impl PolicyDraft {
             overrides: Vec::new(),
             references: Vec::new(),
             manufacturers: Vec::new(),
+            halt_issuers: Vec::new(),
         }
     }
 }
@@ -285,6 +292,7 @@ impl Reader<'_> {
                     _ => None,
                 }),
                 "manufacturers" => self.manufacturers(value),
+                "halt_issuers" => self.halt_issuers(value),
                 "overrides" => self.table(value, "overrides", |r, k, v| r.override_table(k, v)),
                 other => self.error(
                     key.span(),

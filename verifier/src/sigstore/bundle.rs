@@ -167,6 +167,16 @@ impl Bundle {
         Statement::parse(&envelope.payload_type, envelope.payload.as_bytes()).ok()
     }
 
+    /// The payload type and payload bytes of its DSSE envelope, read before
+    /// any verification: for choosing which signers to try, never for
+    /// trusting what it says.
+    pub fn claimed_dsse_payload(&self) -> Option<(&str, &[u8])> {
+        let SignatureContent::DsseEnvelope(envelope) = &self.inner.content else {
+            return None;
+        };
+        Some((envelope.payload_type.as_str(), envelope.payload.as_bytes()))
+    }
+
     /// Whether the bundle is signed with a managed key rather than a certificate.
     pub fn is_managed_key(&self) -> bool {
         matches!(

@@ -113,7 +113,6 @@ pub fn verify(
 ) -> Result<VerifiedBundle, VerifyError> {
     check_signer_kind(bundle, signer_policy)?;
     let (mut library_artifact, artifact_digest) = prepare_artifact(artifact)?;
-    let verifier = &trust_root.verifier;
     let rewritten = dsse_as_logged_message_signature(&bundle.inner);
     let inner = match &rewritten {
         Some((as_logged, pae)) => {
@@ -122,32 +121,8 @@ pub fn verify(
         }
         None => &bundle.inner,
     };
-    let (result, signer) = match signer_policy {
-        SignerPolicy::Certificate(identity) => {
-            let result = verifier
-                .verify(library_artifact, inner, &VerificationPolicy::any_identity())
-                .map_err(error::from_library)?;
-            let certificate = result.certificate().ok_or(VerifyError::Internal {
-                detail: "verified certificate bundle has no certificate",
-            })?;
-            let signer = CertificateSigner::from_library(
-                result.identity().map(|san| san.as_str().to_owned()),
-                result.issuer().map(str::to_owned),
-                &certificate.ci_claims,
-            );
-            identity.check(&signer)?;
-            (result, Signer::Certificate(signer))
-        }
-        SignerPolicy::Key(key) => {
-            let policy = PublicKeyVerificationPolicy::new(key.der.clone());
-            let result = verifier
-                .verify(library_artifact, inner, &policy)
-                .map_err(error::from_library)?;
-            let key_digest = key.digest();
-            (result, Signer::Key { key_digest })
-        }
-    };
-    let signed_at = check_signing_times(&result, at)?;
+    let (signer, signed_at) =
+        verify_signed(inner, library_artifact, trust_root, signer_policy, at)?;
     let statement = match &bundle.inner.content {
         SignatureContent::DsseEnvelope(envelope) => Some(Statement::parse(
             &envelope.payload_type,
@@ -170,6 +145,130 @@ pub fn verify(
         evaluated_at: at,
         statement,
     })
+}
+
+/// A DSSE bundle whose payload is not an in-toto statement but a document
+/// of `payload_type` (a `cragate.halt/v1` notice), verified: the payload
+/// bytes exactly as signed, and who signed them. Only
+/// [`verify_dsse_payload`] builds one.
+#[derive(Debug, Clone)]
+pub struct VerifiedPayload {
+    bundle_digest: Digest,
+    payload: Vec<u8>,
+    signer: Signer,
+    signed_at: Vec<Timestamp>,
+}
+
+impl VerifiedPayload {
+    /// SHA-256 of the bundle as received.
+    pub fn bundle_digest(&self) -> Digest {
+        self.bundle_digest
+    }
+    /// The signed payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+    /// Who signed.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+    /// The authenticated signing times, earliest first.
+    pub fn signed_at(&self) -> &[Timestamp] {
+        &self.signed_at
+    }
+}
+
+/// Verifies a bundle whose DSSE envelope carries a payload of
+/// `payload_type` (not in-toto, so there is no artifact to bind: the
+/// payload is what is signed), as of `at`.
+///
+/// `sigstore-verify` 0.15 binds DSSE envelopes to artifacts through in-toto
+/// subjects only, so such a bundle is verified when its log entries are
+/// `hashedrekord` 0.0.1 over the PAE bytes (DSSE specification, "Signature
+/// definition"), the form the Sigstore client specification allows ("Bundle
+/// content vs. Rekor entry kind"); a bundle logged as `dsse` or `intoto`
+/// entries is refused with [`VerifyError::ArtifactUnsupported`] saying so.
+pub fn verify_dsse_payload(
+    bundle: &Bundle,
+    payload_type: &str,
+    trust_root: &TrustRoot,
+    signer_policy: &SignerPolicy,
+    at: Timestamp,
+) -> Result<VerifiedPayload, VerifyError> {
+    check_signer_kind(bundle, signer_policy)?;
+    let SignatureContent::DsseEnvelope(envelope) = &bundle.inner.content else {
+        return Err(VerifyError::ArtifactUnsupported {
+            detail: "the bundle carries a message signature, not a DSSE envelope".into(),
+        });
+    };
+    if envelope.payload_type != payload_type {
+        return Err(VerifyError::ArtifactUnsupported {
+            detail: format!(
+                "DSSE payload type is {:?}, expected {payload_type:?}",
+                envelope.payload_type
+            ),
+        });
+    }
+    let Some((as_logged, pae)) = dsse_as_logged_message_signature(&bundle.inner) else {
+        return Err(VerifyError::ArtifactUnsupported {
+            detail: "only DSSE bundles logged as hashedrekord 0.0.1 entries can be verified \
+                     for a payload that is not an in-toto statement (not implemented for dsse \
+                     and intoto entries)"
+                .into(),
+        });
+    };
+    let (signer, signed_at) = verify_signed(
+        &as_logged,
+        Artifact::Blob(&pae),
+        trust_root,
+        signer_policy,
+        at,
+    )?;
+    Ok(VerifiedPayload {
+        bundle_digest: bundle.digest(),
+        payload: envelope.payload.as_bytes().to_vec(),
+        signer,
+        signed_at,
+    })
+}
+
+/// Runs the library's verification of `inner` over `artifact` and checks
+/// the signer against `signer_policy` and the signing times against `at`.
+fn verify_signed(
+    inner: &LibraryBundle,
+    artifact: Artifact<'_>,
+    trust_root: &TrustRoot,
+    signer_policy: &SignerPolicy,
+    at: Timestamp,
+) -> Result<(Signer, Vec<Timestamp>), VerifyError> {
+    let verifier = &trust_root.verifier;
+    let (result, signer) = match signer_policy {
+        SignerPolicy::Certificate(identity) => {
+            let result = verifier
+                .verify(artifact, inner, &VerificationPolicy::any_identity())
+                .map_err(error::from_library)?;
+            let certificate = result.certificate().ok_or(VerifyError::Internal {
+                detail: "verified certificate bundle has no certificate",
+            })?;
+            let signer = CertificateSigner::from_library(
+                result.identity().map(|san| san.as_str().to_owned()),
+                result.issuer().map(str::to_owned),
+                &certificate.ci_claims,
+            );
+            identity.check(&signer)?;
+            (result, Signer::Certificate(signer))
+        }
+        SignerPolicy::Key(key) => {
+            let policy = PublicKeyVerificationPolicy::new(key.der.clone());
+            let result = verifier
+                .verify(artifact, inner, &policy)
+                .map_err(error::from_library)?;
+            let key_digest = key.digest();
+            (result, Signer::Key { key_digest })
+        }
+    };
+    let signed_at = check_signing_times(&result, at)?;
+    Ok((signer, signed_at))
 }
 
 /// A DSSE envelope logged to Rekor v1 as `hashedrekord` 0.0.1 ("hashedrekord
