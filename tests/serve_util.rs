@@ -62,10 +62,22 @@ impl Gateway {
     /// The same, in a folder the test prepared.
     pub fn start_in(dir: TempDir, args: &[&str]) -> Self {
         let data = dir.path().join("data");
+        let mut all = vec!["--data-dir", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        Self::spawn(dir, &all)
+    }
+
+    /// Starts `cragate serve --listen 127.0.0.1:0 ARGS`, where ARGS name the
+    /// data folder (`--data-dir`), so that it outlives the process and a
+    /// restart finds what the last one stored.
+    pub fn start_separate(args: &[&str]) -> Self {
+        Self::spawn(tempfile::tempdir().unwrap(), args)
+    }
+
+    fn spawn(dir: TempDir, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cragate"))
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data)
+            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

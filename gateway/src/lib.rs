@@ -4,7 +4,7 @@
 //! Dependencies point down only:
 //!
 //! ```text
-//! cli -> server -> routes -> pipeline -> upstream, ledger -> config -> http -> verifier
+//! cli -> server -> routes -> pipeline -> upstream, ledger, recall -> config -> http -> verifier
 //! ```
 //!
 //! - [`http`]: the primitives every layer uses: bodies, errors and the one
@@ -13,6 +13,8 @@
 //! - [`config`]: the validated configuration, route rules, policies.
 //! - [`ledger`] and [`upstream`]: where decisions are recorded and where
 //!   products are stored or fetched.
+//! - [`recall`]: halt notices in force (beside the ledger, which records
+//!   them).
 //! - [`pipeline`]: the phases a product request goes through, and the
 //!   state they share.
 //! - [`routes`]: which request goes where, and what each route does.

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod check;
+mod halt;
 mod ledger;
 mod recall;
 mod serve;
@@ -31,6 +32,8 @@ enum Command {
     Check(check::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
+    /// Sign halt notices and check them against a policy (CRA Art. 19(3), 20(3)).
+    Halt(halt::Args),
     /// Inspect, verify and export the ledger (works while the gateway is stopped).
     Ledger(ledger::Args),
     /// Where the notification of a halt notice stands (works while the gateway is stopped).
@@ -55,6 +58,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
+        Command::Halt(args) => halt::run(&args),
         Command::Ledger(args) => ledger::run(&args),
         Command::Recall(args) => recall::run(&args),
         Command::Serve(args) => serve::run(&args),

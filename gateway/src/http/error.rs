@@ -16,6 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cragate_verifier::Digest;
 use cragate_verifier::evidence::EvidenceError;
+use cragate_verifier::halt::{HaltError, Refusal as HaltRefusal};
 use cragate_verifier::json::JsonLimitError;
 use cragate_verifier::verdict::Verdict;
 use http::{HeaderValue, Method, Response, StatusCode, header};
@@ -167,6 +168,31 @@ pub enum ErrorKind {
     /// The ledger could not be read (admin API).
     #[error("the ledger cannot be read: {0}")]
     LedgerRead(String),
+    /// A signed halt notice refused: malformed (400), bad signature (401),
+    /// issuer not trusted for a product or the action (403).
+    #[error("{0}")]
+    HaltRefused(HaltError),
+    /// A halt notice whose sequence is not newer than the issuer's last
+    /// accepted one: a replay (the same sequence) or out of order (409).
+    #[error(
+        "halt notice sequence {sequence} of issuer {issuer} is {} the last accepted sequence {last}",
+        if sequence == last { "a replay of" } else { "older than" }
+    )]
+    HaltSequence {
+        /// The issuer.
+        issuer: Excerpt,
+        /// The notice's sequence.
+        sequence: u64,
+        /// The issuer's last accepted sequence.
+        last: u64,
+    },
+    /// The product is in the scope of a halt, recall or withdrawal in
+    /// force (451; CRA Art. 19(3), 20(3)).
+    #[error(
+        "{} is not available: {} by {} (notice {}): {}",
+        .0.product, .0.action, .0.issuer, .0.sequence, .0.reason
+    )]
+    Halted(Box<HaltedBy>),
     /// Any other failure of the gateway.
     #[error("internal error: {0}")]
     Internal(String),
@@ -182,6 +208,25 @@ pub enum ErrorKind {
         /// What is wrong.
         detail: String,
     },
+}
+
+/// The notice that makes a product unavailable, as a 451 answer shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaltedBy {
+    /// The product asked for.
+    pub product: String,
+    /// The notice's issuer.
+    pub issuer: String,
+    /// Its sequence.
+    pub sequence: u64,
+    /// `halt`, `recall` or `withdraw`.
+    pub action: &'static str,
+    /// The reason it gives.
+    pub reason: String,
+    /// Its advisory reference.
+    pub advisory: Option<String>,
+    /// Its authority order reference.
+    pub authority_order: Option<String>,
 }
 
 /// Why the JSON document around a listing (a body with the listing at a
@@ -320,6 +365,13 @@ impl GatewayError {
                     StatusCode::BAD_REQUEST
                 }
             }
+            ErrorKind::HaltRefused(error) => match error.refusal() {
+                HaltRefusal::Malformed => StatusCode::BAD_REQUEST,
+                HaltRefusal::BadSignature => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::FORBIDDEN,
+            },
+            ErrorKind::HaltSequence { .. } => StatusCode::CONFLICT,
+            ErrorKind::Halted(_) => StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS,
         }
     }
 
@@ -366,6 +418,14 @@ impl GatewayError {
             ErrorKind::LedgerRead(_) => "ledger-read",
             ErrorKind::Internal(_) => "internal",
             ErrorKind::NotificationRefused { code, .. } => code,
+            ErrorKind::HaltRefused(error) => match error.refusal() {
+                HaltRefusal::Malformed => "halt-malformed",
+                HaltRefusal::BadSignature => "halt-bad-signature",
+                _ => "halt-issuer-not-trusted",
+            },
+            ErrorKind::HaltSequence { sequence, last, .. } if sequence == last => "halt-replayed",
+            ErrorKind::HaltSequence { .. } => "halt-out-of-order",
+            ErrorKind::Halted(_) => "halted",
         }
     }
 }
@@ -481,6 +541,19 @@ pub fn error_response(error: &GatewayError) -> Response<Body> {
             })
             .collect();
         fields.insert("failed_checks".into(), Value::Array(failed));
+    }
+    if let (Value::Object(fields), ErrorKind::Halted(by)) = (&mut problem, error.kind()) {
+        fields.insert(
+            "notice".into(),
+            json!({
+                "issuer": by.issuer,
+                "sequence": by.sequence,
+                "action": by.action,
+                "product": by.product,
+                "reason": by.reason,
+                "reference": {"advisory": by.advisory, "authority_order": by.authority_order},
+            }),
+        );
     }
     let body = serde_json::to_vec_pretty(&problem).unwrap_or_default();
     let mut response = Response::new(full(Bytes::from(body)));

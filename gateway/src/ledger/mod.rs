@@ -35,7 +35,7 @@ pub use audit::{AuditReport, Problem, ProblemKind};
 pub use checkpoint::{Checkpoint, CheckpointError, SigningKey, VerifierKey};
 pub use entry::{Entry, EntryBody, EntryError, OperatorId, ProductId, Record, Submission};
 pub use merkle::Hash;
-pub use postgres::PgLedger;
+pub use postgres::{PgDatabase, PgLedger};
 pub use redb_store::{RedbLedger, StoreOptions};
 pub use retention::RetentionError;
 
@@ -49,6 +49,13 @@ pub const KEY_FILE: &str = "ledger-key.p8";
 pub trait LedgerStore: Send + Sync + fmt::Debug {
     /// The key its checkpoints are signed with.
     fn verifier_key(&self) -> &VerifierKey;
+
+    /// The shared database, when the ledger is in one: the other state
+    /// several nodes must share (the outbox, halts in force) goes there
+    /// too. `None` for a file of one node's own.
+    fn database(&self) -> Option<postgres::PgDatabase> {
+        None
+    }
 
     /// Appends the submissions, in order, in one durable commit, and returns
     /// one receipt per submission. Nothing is visible or acknowledged before

@@ -9,14 +9,15 @@
 
 /// The schema version this build writes and reads: the number of
 /// [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Key of the advisory lock that serialises migrations across nodes that
 /// start at once ("cragate" in ASCII, as a number).
 pub const MIGRATION_LOCK: i64 = 0x0063_7261_6761_7465;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-pub const MIGRATIONS: [&str; 1] = [r"
+pub const MIGRATIONS: [&str; 2] = [
+    r"
 CREATE TABLE cragate_schema (
     version integer NOT NULL
 );
@@ -77,4 +78,47 @@ CREATE TABLE cragate_support_end (
     product text PRIMARY KEY,
     end_date text NOT NULL
 );
-"];
+",
+    r"
+-- 2: the recall outbox of every node, shared (recall::pg_outbox), as the
+-- redb outbox keeps it in recall.redb for one node.
+-- One row: the next delivery number. Enqueuers lock it, so deliveries are
+-- numbered in commit order and a feed reader never skips one that
+-- commits late.
+CREATE TABLE cragate_outbox_meta (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    next_seq bigint NOT NULL CHECK (next_seq >= 1)
+);
+INSERT INTO cragate_outbox_meta (id, next_seq) VALUES (1, 1);
+-- Delivery number -> the delivery (JSON, as in recall.redb), with the
+-- columns its lookups need. due_us is set for pending deliveries with a
+-- webhook only.
+CREATE TABLE cragate_outbox (
+    seq bigint PRIMARY KEY,
+    notification text NOT NULL,
+    customer text NOT NULL,
+    due_us bigint,
+    delivery bytea NOT NULL,
+    UNIQUE (notification, customer)
+);
+CREATE INDEX cragate_outbox_due ON cragate_outbox (due_us, seq) WHERE due_us IS NOT NULL;
+CREATE INDEX cragate_outbox_customer ON cragate_outbox (customer, seq);
+-- Customer -> the endpoint a 410 disabled (JSON).
+CREATE TABLE cragate_disabled_endpoints (
+    customer text PRIMARY KEY,
+    endpoint bytea NOT NULL
+);
+-- (supplier, webhook-id) received, against replay, with when.
+CREATE TABLE cragate_webhooks_received (
+    supplier text NOT NULL,
+    webhook_id text NOT NULL,
+    received_us bigint NOT NULL,
+    PRIMARY KEY (supplier, webhook_id)
+);
+-- Supplier -> the last delivery number of its feed taken.
+CREATE TABLE cragate_feed_cursors (
+    supplier text PRIMARY KEY,
+    seq bigint NOT NULL
+);
+",
+];

@@ -54,9 +54,46 @@ impl From<deadpool_postgres::PoolError> for LedgerError {
 /// A ledger in a PostgreSQL database.
 #[derive(Debug)]
 pub struct PgLedger {
-    runtime: tokio::runtime::Runtime,
+    database: PgDatabase,
     inner: Arc<Inner>,
     target: String,
+}
+
+/// The database a [`PgLedger`] is connected to, for the other state the
+/// nodes share there (the recall outbox, halts in force): its connection
+/// pool and the small runtime its operations run on. Its tables are the
+/// ledger's migrations' ([`super::pg_schema`]), created on connect.
+#[derive(Debug, Clone)]
+pub struct PgDatabase {
+    runtime: Arc<tokio::runtime::Runtime>,
+    pool: Pool,
+}
+
+impl PgDatabase {
+    /// Runs `work` with the pool on the database's runtime and waits for
+    /// its result; callable from any thread, inside an async runtime or
+    /// not. `None` when the task ended without an answer.
+    pub fn block_on<T, F>(&self, work: impl FnOnce(Pool) -> F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let future = work(self.pool.clone());
+        self.runtime.spawn(async move {
+            let _ = reply.send(future.await);
+        });
+        answer.recv().ok()
+    }
+
+    /// Spawns `work` on the database's runtime without waiting (a
+    /// listener for notifications, say).
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(work);
+    }
 }
 
 #[derive(Debug)]
@@ -119,8 +156,12 @@ impl PgLedger {
                 last_checkpoint: None,
             }),
         });
+        let database = PgDatabase {
+            runtime: Arc::new(runtime),
+            pool: inner.pool.clone(),
+        };
         let ledger = Self {
-            runtime,
+            database,
             inner,
             target,
         };
@@ -147,20 +188,20 @@ impl PgLedger {
         T: Send + 'static,
         F: Future<Output = Result<T, LedgerError>> + Send + 'static,
     {
-        let (reply, answer) = std::sync::mpsc::sync_channel(1);
-        let future = work(Arc::clone(&self.inner));
-        self.runtime.spawn(async move {
-            let _ = reply.send(future.await);
-        });
-        answer
-            .recv()
-            .map_err(|_| LedgerError::Unreachable("the database task ended".into()))?
+        let inner = Arc::clone(&self.inner);
+        self.database
+            .block_on(move |_| work(inner))
+            .ok_or_else(|| LedgerError::Unreachable("the database task ended".into()))?
     }
 }
 
 impl LedgerStore for PgLedger {
     fn verifier_key(&self) -> &VerifierKey {
         self.inner.key.verifier()
+    }
+
+    fn database(&self) -> Option<PgDatabase> {
+        Some(self.database.clone())
     }
 
     fn append_batch(&self, batch: &[Submission]) -> Result<Vec<Receipt>, LedgerError> {

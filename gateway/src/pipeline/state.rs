@@ -17,6 +17,7 @@ use crate::http::budget::ByteBudget;
 use crate::http::files::DataLock;
 use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore};
+use crate::recall::Halts;
 use crate::recall::Recall;
 use crate::upstream::Upstream;
 
@@ -63,4 +64,7 @@ pub struct Gateway {
     /// The recall engine: the outbox of notifications to customers, and
     /// the suppliers that may notify us.
     pub recall: Arc<Recall>,
+    /// Halt notices in force, checked on every product request after the
+    /// verdict cache.
+    pub halts: Arc<Halts>,
 }

@@ -1,83 +1,280 @@
-//! The recall engine: what happens after a halt, recall or withdrawal
-//! notice is in force (CRA Art. 19(3), 19(5), 20(3), 20(4), 22, 54(4)):
-//! who must be told ([`recipients`]), the durable [`outbox`] of
-//! notifications to them ([`redb_outbox`] in the data directory), the
-//! worker that delivers them with retries ([`deliver`], [`backoff`]), and
-//! how a notice becomes deliveries ([`propagate`]), receiving from
-//! suppliers ([`receive`]), the pull feed ([`feed`]) and where a
-//! notification stands ([`status`]).
+//! Halt notices in force on this gateway (CRA Art. 19(3), 19(5), 20(3),
+//! 20(4), 54(4); DESIGN.md, "halt notice"; docs/halts.md).
+//!
+//! [`Halts::accept`] is the one way a notice comes into force, whether an
+//! administrator posted it (`POST /v1/halts`) or a supplier notified it: it
+//! verifies the signed notice against the policy's `[[halt_issuers]]`
+//! (the verifier's [`halt::verify`]), refuses a sequence that is not newer
+//! than the issuer's last (a replay or a reordering), records the
+//! `halt_notice` ledger entry, then stores the notice durably and puts it in
+//! force, in that order, before it returns. A crash between the ledger
+//! entry and the store leaves the notice on the ledger but not in force; no
+//! `201` was sent, so the issuer sends it again and it is accepted then.
+//!
+//! [`Halts::blocking`] is what every product route asks, on every request
+//! and after the verdict cache: a halt is never a cached verdict. It reads
+//! an in-memory view that `accept` replaces before it returns. With a store
+//! shared by several nodes, each node would refresh that view from the
+//! store; only the single-node store ([`RedbHaltStore`]) exists so far.
+//!
+//! After a notice is in force: who must be told ([`recipients`]), the
+//! durable [`outbox`] of notifications to them ([`redb_outbox`] in the data
+//! directory, [`pg_outbox`] in a database several nodes share), the worker
+//! that delivers them with retries ([`deliver`], [`backoff`]), and how a
+//! notice becomes deliveries ([`propagate`]).
 
 pub mod backoff;
 pub mod deliver;
+pub mod engine;
 pub mod feed;
 pub mod outbox;
+pub mod pg_outbox;
 pub mod propagate;
 pub mod receive;
 pub mod recipients;
 pub mod redb_outbox;
 pub mod status;
+pub mod store;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use tokio::sync::Notify;
+use cragate_verifier::halt::{self, Action, HaltNotice, Unit};
+use cragate_verifier::policy::Policy;
+use jiff::Timestamp;
 
-use crate::config::partners::{Customer, Partners, Supplier};
-use crate::ledger::Appender;
-use deliver::Deliverer;
-use outbox::{OUTBOX_FILE, Outbox, OutboxError};
-use propagate::Propagator;
-use redb_outbox::RedbOutbox;
+pub use engine::Recall;
+pub use store::{HaltStore, Received, RedbHaltStore, StoreError, StoredHalt};
 
-/// The recall engine of a running gateway.
-#[derive(Debug)]
-pub struct Recall {
-    /// The outbox.
-    pub outbox: Arc<dyn Outbox>,
-    /// Turns notices in force into deliveries.
-    pub propagator: Propagator,
-    /// `[[suppliers]]`.
-    pub suppliers: Vec<Supplier>,
+use crate::http::error::{ErrorKind, ErrorSource, Excerpt, GatewayError, HaltedBy};
+use crate::ledger::entry::{Entry, EntryBody, HaltAction, Submission};
+use crate::ledger::{AppendError, Appender, OperatorId};
+
+/// A notice accepted by this gateway: the notice, how it was signed and
+/// received, and whether a lift ended it.
+#[derive(Debug, Clone)]
+pub struct InForce {
+    /// The notice as signed.
+    pub notice: HaltNotice,
+    /// The stored record (signed form, payload, ledger index).
+    pub stored: StoredHalt,
 }
 
-impl Recall {
-    /// Opens the outbox in `data_dir` for these partners.
-    pub fn open(data_dir: &Path, partners: &Partners) -> Result<Self, OutboxError> {
-        let outbox: Arc<dyn Outbox> = Arc::new(RedbOutbox::open(&data_dir.join(OUTBOX_FILE))?);
-        Ok(Self::with_outbox(outbox, partners))
+impl InForce {
+    /// Whether it blocks supply now: a halt, recall or withdrawal no lift
+    /// has ended.
+    pub fn is_blocking(&self) -> bool {
+        self.notice.action.blocks() && self.stored.lifted_by.is_none()
     }
 
-    /// The engine over any outbox.
-    pub fn with_outbox(outbox: Arc<dyn Outbox>, partners: &Partners) -> Self {
-        Self {
-            propagator: Propagator {
-                outbox: Arc::clone(&outbox),
-                customers: partners.customers.clone(),
-                wake: Arc::new(Notify::new()),
-            },
-            outbox,
-            suppliers: partners.suppliers.clone(),
-        }
-    }
-
-    /// `[[customers]]`.
-    pub fn customers(&self) -> &[Customer] {
-        &self.propagator.customers
-    }
-
-    /// The delivery worker, to be run on the gateway's runtime.
-    pub fn deliverer(&self, ledger: Arc<Appender>) -> Deliverer {
-        let secrets: HashMap<String, _> = self
-            .customers()
-            .iter()
-            .map(|c| (c.id.clone(), c.secret.clone()))
-            .collect();
-        Deliverer::new(
-            Arc::clone(&self.outbox),
-            secrets,
-            ledger,
-            Arc::clone(&self.propagator.wake),
+    /// The 451 answer for `product`.
+    pub fn refusal(&self, product: &str) -> GatewayError {
+        GatewayError::new(
+            ErrorKind::Halted(Box::new(HaltedBy {
+                product: product.to_owned(),
+                issuer: self.notice.issuer.clone(),
+                sequence: self.notice.sequence,
+                action: self.notice.action.as_str(),
+                reason: self.notice.reason.clone(),
+                advisory: self.notice.reference.advisory.clone(),
+                authority_order: self.notice.reference.authority_order.clone(),
+            })),
+            ErrorSource::Client,
         )
     }
+}
+
+/// Why a notice was not put in force.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HaltError {
+    /// The verifier refused it (400, 401, 403).
+    #[error(transparent)]
+    Refused(halt::HaltError),
+    /// Its sequence is not newer than the issuer's last (409).
+    #[error("sequence {sequence} of {issuer} is not newer than {last}")]
+    Sequence {
+        /// The issuer.
+        issuer: String,
+        /// The notice's sequence.
+        sequence: u64,
+        /// The last accepted.
+        last: u64,
+    },
+    /// The ledger could not record it; nothing is in force (503).
+    #[error("the ledger cannot record the notice: {0}")]
+    Ledger(AppendError),
+    /// The halt store failed after the ledger entry (500).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<HaltError> for GatewayError {
+    fn from(error: HaltError) -> Self {
+        match error {
+            HaltError::Refused(refused) => GatewayError::client(ErrorKind::HaltRefused(refused)),
+            HaltError::Sequence {
+                issuer,
+                sequence,
+                last,
+            } => GatewayError::client(ErrorKind::HaltSequence {
+                issuer: Excerpt::new(&issuer),
+                sequence,
+                last,
+            }),
+            HaltError::Ledger(error) => GatewayError::gateway(ErrorKind::Ledger(Box::new(error))),
+            HaltError::Store(error) => {
+                GatewayError::gateway(ErrorKind::Internal(error.to_string()))
+            }
+        }
+    }
+}
+
+/// Halt state: the store, the ledger writer, the policy that says whom to
+/// trust, and the view every request reads.
+#[derive(Debug)]
+pub struct Halts {
+    policy: Arc<Policy>,
+    store: Arc<dyn HaltStore>,
+    appender: Arc<Appender>,
+    /// Notices that block supply now.
+    view: RwLock<Arc<Vec<Arc<InForce>>>>,
+    /// One acceptance at a time: the sequence check, the ledger entry and
+    /// the store write happen as one step per gateway.
+    accepting: Mutex<()>,
+}
+
+impl Halts {
+    /// Opens halt state from `store`.
+    pub fn open(
+        policy: Arc<Policy>,
+        store: Arc<dyn HaltStore>,
+        appender: Arc<Appender>,
+    ) -> Result<Self, HaltError> {
+        let halts = Self {
+            policy,
+            store,
+            appender,
+            view: RwLock::new(Arc::new(Vec::new())),
+            accepting: Mutex::new(()),
+        };
+        halts.refresh()?;
+        Ok(halts)
+    }
+
+    /// Verifies `signed_bytes`, records its `halt_notice` ledger entry and
+    /// puts it in force, durably and in that order, before returning.
+    /// Blocking: call it from a blocking thread.
+    pub fn accept(
+        &self,
+        signed_bytes: &[u8],
+        received: Received,
+        now: Timestamp,
+    ) -> Result<InForce, HaltError> {
+        let verified = halt::verify(signed_bytes, &self.policy, now).map_err(HaltError::Refused)?;
+        let notice = verified.notice().clone();
+        let _one = self
+            .accepting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(last) = self.store.last_sequence(&notice.issuer)?
+            && notice.sequence <= last
+        {
+            return Err(HaltError::Sequence {
+                issuer: notice.issuer.clone(),
+                sequence: notice.sequence,
+                last,
+            });
+        }
+        let receipt = self
+            .appender
+            .append_blocking(ledger_submission(&notice, &verified, now)?)
+            .map_err(HaltError::Ledger)?;
+        let stored = StoredHalt {
+            issuer: notice.issuer.clone(),
+            sequence: notice.sequence,
+            signed: String::from_utf8_lossy(signed_bytes).into_owned(),
+            payload: String::from_utf8_lossy(verified.payload()).into_owned(),
+            received,
+            accepted_at: now,
+            ledger_index: receipt.index,
+            lifted_by: None,
+        };
+        self.store.put(&stored, &notice.lifts)?;
+        self.refresh()?;
+        Ok(InForce { notice, stored })
+    }
+
+    /// The first notice in force that blocks `unit`, if any.
+    pub fn blocking(&self, unit: &Unit<'_>) -> Option<Arc<InForce>> {
+        let view = self.view();
+        view.iter().find(|h| h.notice.scope.covers(unit)).cloned()
+    }
+
+    /// Every notice that blocks supply now.
+    pub fn view(&self) -> Arc<Vec<Arc<InForce>>> {
+        Arc::clone(&self.view.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// One accepted notice, in force, lifted or a lift itself.
+    pub fn one(&self, issuer: &str, sequence: u64) -> Result<Option<InForce>, HaltError> {
+        self.store.one(issuer, sequence)?.map(in_force).transpose()
+    }
+
+    /// Reads the blocking notices from the store into the view.
+    fn refresh(&self) -> Result<(), HaltError> {
+        let mut blocking = Vec::new();
+        for stored in self.store.all()? {
+            let held = in_force(stored)?;
+            if held.is_blocking() {
+                blocking.push(Arc::new(held));
+            }
+        }
+        *self.view.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(blocking);
+        Ok(())
+    }
+}
+
+/// A stored notice read back: its payload was verified when it was
+/// accepted, so it is parsed again, not verified again (a later policy
+/// change does not silently end a halt; a lift does).
+fn in_force(stored: StoredHalt) -> Result<InForce, HaltError> {
+    let notice = HaltNotice::from_json(stored.payload.as_bytes())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(InForce { notice, stored })
+}
+
+/// The `halt_notice` ledger entry of a verified notice.
+fn ledger_submission(
+    notice: &HaltNotice,
+    verified: &halt::VerifiedNotice,
+    now: Timestamp,
+) -> Result<Submission, HaltError> {
+    let issuer: OperatorId = notice.issuer.parse().map_err(|e| {
+        HaltError::Refused(halt::HaltError::Malformed {
+            detail: format!("issuer: {e}"),
+        })
+    })?;
+    let action = match notice.action {
+        Action::Halt => HaltAction::Halt,
+        Action::Recall => HaltAction::Recall,
+        Action::Withdraw => HaltAction::Withdraw,
+        _ => HaltAction::Lift,
+    };
+    let entry = Entry {
+        time: now,
+        body: EntryBody::HaltNotice {
+            issuer,
+            sequence: notice.sequence,
+            action,
+            products: notice.scope.products.clone(),
+            digests: notice.scope.digests.clone(),
+            notice: verified.signed_digest(),
+            reason: notice.reason.clone(),
+        },
+    };
+    Submission::new(entry).map_err(|e| {
+        HaltError::Refused(halt::HaltError::Malformed {
+            detail: e.to_string(),
+        })
+    })
 }

@@ -438,10 +438,10 @@ impl RedbOutbox {
 }
 
 /// What a delivery to a customer without configuration says.
-const UNREACHABLE: &str = "the ledger names this customer but no [[customers]] entry does: tell it by other means, or configure it";
+pub(super) const UNREACHABLE: &str = "the ledger names this customer but no [[customers]] entry does: tell it by other means, or configure it";
 
 /// What a delivery to a disabled endpoint says.
-fn disabled_message(endpoint: &DisabledEndpoint) -> String {
+pub(super) fn disabled_message(endpoint: &DisabledEndpoint) -> String {
     format!(
         "endpoint {} disabled: it answered 410 Gone at {} ({}); fix [[customers]] and re-enable it",
         endpoint.endpoint, endpoint.at, endpoint.reason

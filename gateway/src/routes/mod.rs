@@ -17,6 +17,7 @@
 
 pub mod admin;
 pub mod artifacts;
+pub mod halts;
 pub mod listings;
 pub mod notifications;
 pub mod ops;
@@ -110,6 +111,8 @@ pub enum Route<'a> {
     /// `GET /v1/notifications/feed?after=N`: a customer's notifications,
     /// opened by its own bearer token.
     NotificationFeed,
+    /// The halt API under `/v1/halts` (admin).
+    Halts(halts::HaltRoute),
     /// A product route: its rule, what its path captured, and the path in
     /// the normal form it is forwarded in.
     Product {
@@ -131,7 +134,7 @@ impl Route<'_> {
     pub fn access(&self) -> Access {
         match self {
             Self::Ops(ops) => ops.access(),
-            Self::Ledger(_) | Self::SupplyLink => Access::Admin,
+            Self::Ledger(_) | Self::SupplyLink | Self::Halts(_) => Access::Admin,
             Self::Product { .. } | Self::BadPath(_) | Self::Unknown => Access::Open,
             // Each customer's feed token is checked by the route itself.
             Self::NotificationFeed => Access::Open,
@@ -144,6 +147,7 @@ impl Route<'_> {
             Self::Ops(_) => "ops",
             Self::Ledger(_) | Self::SupplyLink => "admin-ledger",
             Self::NotificationFeed => "notifications",
+            Self::Halts(_) => "halts",
             Self::Product { rule, .. } => match rule.kind {
                 RouteKind::ListingSubmission => "listing-submission",
                 RouteKind::ListingRead => "listing-read",
@@ -221,6 +225,7 @@ async fn dispatch(
         Route::Ledger(read) => admin::serve(gateway, request.uri(), read).await,
         Route::SupplyLink => admin::record_supply(gateway, request).await,
         Route::NotificationFeed => notifications::feed(gateway, &request).await,
+        Route::Halts(which) => halts::serve(gateway, which, request).await,
         Route::Unknown => Err(GatewayError::client(ErrorKind::NoRoute {
             method: request.method().clone(),
             path: Excerpt::new(request.uri().path()),
@@ -314,6 +319,9 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
     }
     if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {
         return Route::SupplyLink;
+    }
+    if let Some(which) = halts::HaltRoute::parse(method, path) {
+        return Route::Halts(which);
     }
     let path = match NormalPath::new(path) {
         Ok(path) => path,
@@ -410,6 +418,9 @@ mod tests {
             access(&Method::POST, "/v1/admin/ledger/supply-links"),
             Access::Admin
         );
+        assert_eq!(access(&Method::POST, "/v1/halts"), Access::Admin);
+        assert_eq!(access(&Method::GET, "/v1/halts"), Access::Admin);
+        assert_eq!(access(&Method::GET, "/v1/halts/lumatek/7"), Access::Admin);
         assert_eq!(access(&Method::POST, "/v1/listings"), Access::Open);
         assert_eq!(access(&Method::GET, "/nowhere"), Access::Open);
     }

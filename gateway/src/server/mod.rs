@@ -26,7 +26,11 @@ use crate::pipeline::index::{AcceptedIndex, Reference, references};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
+use crate::recall::{Halts, RedbHaltStore};
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
+
+/// The halt store's file in the data directory.
+pub const HALTS_FILE: &str = "halts.redb";
 
 /// The ledger as the gateway uses it: one handle for reads, the
 /// group-commit writer on the same handle, and the decision sink in front
@@ -119,12 +123,23 @@ impl Gateway {
         ))?;
         let recall = crate::recall::Recall::open(&config.data_dir, &config.partners)
             .context("cannot open the recall outbox")?;
+        let policy = Arc::new(policy);
+        let halts_file = config.data_dir.join(HALTS_FILE);
+        let halt_store = RedbHaltStore::open(&halts_file)
+            .with_context(|| format!("cannot open {}", halts_file.display()))?;
+        let halts = Halts::open(
+            Arc::clone(&policy),
+            Arc::new(halt_store),
+            Arc::clone(&appender),
+        )
+        .with_context(|| format!("cannot read the halts in {}", halts_file.display()))?;
         Ok(Self {
             recall: Arc::new(recall),
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
             listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),
-            policy: Arc::new(policy),
+            policy,
+            halts: Arc::new(halts),
             upstream,
             accepted,
             metrics: Metrics::default(),
