@@ -44,6 +44,22 @@ pub struct NoticeInForce {
 }
 
 impl NoticeInForce {
+    /// The notice of a halt just put in force (or found in force), carried
+    /// in its signed form as received.
+    pub fn from_in_force(held: &super::InForce) -> Result<Self, serde_json::Error> {
+        let notice = &held.notice;
+        Ok(Self {
+            issuer: notice.issuer.clone(),
+            sequence: notice.sequence,
+            action: notice.action,
+            lifts: notice.lifts.clone(),
+            products: notice.scope.products.clone(),
+            digest: Digest::of(held.stored.signed.as_bytes()),
+            signed: RawValue::from_string(held.stored.signed.clone())?,
+            issued_at: notice.issued_at,
+        })
+    }
+
     /// The notice of `verified`, carried as `signed` (the signed form as
     /// received, which every hop verifies again).
     pub fn new(verified: &VerifiedNotice, signed: &[u8]) -> Result<Self, serde_json::Error> {
@@ -72,6 +88,9 @@ pub enum PropagateError {
     /// The outbox failed.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// The stored signed form is not JSON (it was when accepted).
+    #[error("the stored signed notice is not JSON: {0}")]
+    Signed(#[from] serde_json::Error),
 }
 
 /// The outbox, the customers and the worker's wake-up, as propagation

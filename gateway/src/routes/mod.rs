@@ -111,6 +111,9 @@ pub enum Route<'a> {
     /// `GET /v1/notifications/feed?after=N`: a customer's notifications,
     /// opened by its own bearer token.
     NotificationFeed,
+    /// `POST /v1/notifications`: a supplier's notification, authenticated
+    /// by its Standard Webhooks signature.
+    Notification,
     /// The halt API under `/v1/halts` (admin).
     Halts(halts::HaltRoute),
     /// A product route: its rule, what its path captured, and the path in
@@ -137,7 +140,8 @@ impl Route<'_> {
             Self::Ledger(_) | Self::SupplyLink | Self::Halts(_) => Access::Admin,
             Self::Product { .. } | Self::BadPath(_) | Self::Unknown => Access::Open,
             // Each customer's feed token is checked by the route itself.
-            Self::NotificationFeed => Access::Open,
+            // Suppliers authenticate by their webhook signature.
+            Self::NotificationFeed | Self::Notification => Access::Open,
         }
     }
 
@@ -146,7 +150,7 @@ impl Route<'_> {
         match self {
             Self::Ops(_) => "ops",
             Self::Ledger(_) | Self::SupplyLink => "admin-ledger",
-            Self::NotificationFeed => "notifications",
+            Self::NotificationFeed | Self::Notification => "notifications",
             Self::Halts(_) => "halts",
             Self::Product { rule, .. } => match rule.kind {
                 RouteKind::ListingSubmission => "listing-submission",
@@ -225,6 +229,7 @@ async fn dispatch(
         Route::Ledger(read) => admin::serve(gateway, request.uri(), read).await,
         Route::SupplyLink => admin::record_supply(gateway, request).await,
         Route::NotificationFeed => notifications::feed(gateway, &request).await,
+        Route::Notification => notifications::post(gateway, request).await,
         Route::Halts(which) => halts::serve(gateway, which, request).await,
         Route::Unknown => Err(GatewayError::client(ErrorKind::NoRoute {
             method: request.method().clone(),
@@ -316,6 +321,9 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
         if path == notifications::FEED_PATH {
             return Route::NotificationFeed;
         }
+    }
+    if method == Method::POST && path == notifications::NOTIFICATIONS_PATH {
+        return Route::Notification;
     }
     if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {
         return Route::SupplyLink;

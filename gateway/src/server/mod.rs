@@ -190,6 +190,17 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
         gateway.recall.suppliers.len(),
         gateway.recall.outbox.len().unwrap_or(0),
     );
+    // A notice put in force just before a crash may not have been queued
+    // for the customers yet: queue every notice in force again (a delivery
+    // already in the outbox is not added twice).
+    for held in gateway.halts.view().iter() {
+        if let Err(error) = crate::routes::notifications::propagate(&gateway, held) {
+            eprintln!(
+                "cragate: recall: cannot queue {}/{}: {error}",
+                held.notice.issuer, held.notice.sequence
+            );
+        }
+    }
     // The delivery worker runs on this loop, beside the signal handling:
     // it only waits on the network and hands commits to blocking threads.
     let deliverer = Arc::new(gateway.recall.deliverer(Arc::clone(&gateway.appender)));
