@@ -43,6 +43,11 @@ fn policy(dir: &Path, key: &KeyPair) -> PathBuf {
 /// Starts a gateway named `name` under `dir` with `partners` (TOML) in its
 /// configuration.
 fn start(dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
+    start_on("127.0.0.1:0", dir, name, policy, partners)
+}
+
+/// The same, listening on `listen`.
+fn start_on(listen: &str, dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
     let own = dir.join(name);
     std::fs::create_dir_all(&own).unwrap();
     let token = own.join("admin-token");
@@ -57,14 +62,17 @@ fn start(dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
     )
     .unwrap();
     let data = own.join("data");
-    Gateway::start_separate(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ])
+    Gateway::start_separate_on(
+        listen,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    )
 }
 
 fn secret(dir: &Path, name: &str, byte: u8) -> PathBuf {
@@ -277,4 +285,79 @@ fn forged_and_stale_webhooks_change_nothing() {
     let again = post(sign_with(&[3; 32], "msg_1", now), "msg_1", now);
     assert_eq!(again.json()["status"], "duplicate", "{again:?}");
     assert_eq!(in_force(&reseller).len(), 1);
+}
+
+#[test]
+fn a_reseller_down_and_a_distributor_killed_before_delivering_still_get_the_halt() {
+    let dir = tempfile::tempdir().unwrap();
+    let manufacturer = openssl_key(dir.path(), "manufacturer", Algorithm::Ed25519);
+    let policy = policy(dir.path(), &manufacturer);
+    let imp_dist = secret(dir.path(), "imp-dist", 1);
+    let dist_res = secret(dir.path(), "dist-res", 2);
+    let reseller_partners = supplier("distributor", &dist_res);
+    let mut reseller = start(dir.path(), "reseller", &policy, &reseller_partners);
+    let reseller_at = reseller.base.trim_start_matches("http://").to_owned();
+    let distributor_partners = format!(
+        "{}{}",
+        supplier("importer", &imp_dist),
+        customer("reseller", &reseller, &dist_res)
+    );
+    let mut distributor = start(dir.path(), "distributor", &policy, &distributor_partners);
+    let distributor_at = distributor.base.trim_start_matches("http://").to_owned();
+    let importer = start(
+        dir.path(),
+        "importer",
+        &policy,
+        &customer("distributor", &distributor, &imp_dist),
+    );
+    supplied(&importer, "distributor");
+    supplied(&distributor, "reseller");
+    // The reseller is stopped while the halt is issued.
+    reseller.sigterm();
+    reseller.wait(Duration::from_secs(10));
+
+    let mut halt = notice(ISSUER, 7, "halt", &[PRODUCT]);
+    halt["scope"]["versions"] = json!("<4.0.0");
+    let reply = admin_post(
+        &importer,
+        "/v1/halts",
+        &sign(dir.path(), &manufacturer, &halt),
+    );
+    assert_eq!(reply.status, 201, "{reply:?}");
+    eventually("the halt at the distributor", || {
+        in_force(&distributor).len() == 1
+    });
+    eventually("the distributor's ack upstream", || {
+        acknowledged(&importer, "distributor", 1)
+    });
+    let pending = distributor.admin(&format!("/v1/halts/{ISSUER}/7")).json();
+    assert_eq!(pending["deliveries"][0]["state"], "pending", "{pending}");
+    assert!(
+        pending["deliveries"][0]["last_error"].is_string(),
+        "{pending}"
+    );
+
+    // Accepted, not delivered: the distributor is killed.
+    distributor.sigkill();
+    std::thread::sleep(Duration::from_secs(2));
+    let reseller = start_on(
+        &reseller_at,
+        dir.path(),
+        "reseller",
+        &policy,
+        &reseller_partners,
+    );
+    let distributor = start_on(
+        &distributor_at,
+        dir.path(),
+        "distributor",
+        &policy,
+        &distributor_partners,
+    );
+    eventually("the halt at the reseller after both restarts", || {
+        in_force(&reseller).len() == 1
+    });
+    eventually("the reseller's ack on the distributor's ledger", || {
+        acknowledged(&distributor, "reseller", 1)
+    });
 }
