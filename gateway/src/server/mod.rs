@@ -121,6 +121,12 @@ impl Gateway {
             config.ledger.as_deref(),
             config.ledger_key.as_deref(),
         ))?;
+        if let Some(supplier) = config.partners.suppliers.iter().find(|s| s.feed.is_some()) {
+            anyhow::bail!(
+                "[[suppliers]] {:?} has feed = URL, but polling a supplier's feed is not implemented in this version: remove feed (the supplier can push to POST /v1/notifications instead)",
+                supplier.id
+            );
+        }
         let recall = crate::recall::Recall::open(&config.data_dir, &config.partners)
             .context("cannot open the recall outbox")?;
         let policy = Arc::new(policy);
