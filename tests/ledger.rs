@@ -94,6 +94,8 @@ pub(crate) fn supply(direction: Direction, who: &str, product: &str, n: u64) -> 
             },
             supplied_on: "2027-01-15".parse().unwrap(),
             support_end: None,
+            shipment: None,
+            batch: None,
         },
     })
     .unwrap()

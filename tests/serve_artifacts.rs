@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::serve_util::*;
 
@@ -454,4 +454,165 @@ fn the_clients_authorization_header_never_reaches_the_upstream() {
     let seen = upstream.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].header("authorization"), None, "{seen:?}");
+}
+
+/// Resumes a download into `out` (as an earlier one left it) with
+/// `curl -C -`; curl's exit code.
+fn curl_resume(url: &str, out: &std::path::Path, extra: &[&str]) -> i32 {
+    let mut command = Command::new("curl");
+    command
+        .args(["-s", "-S", "--max-time", "30", "-C", "-", "-o"])
+        .arg(out)
+        .args(extra)
+        .arg(url);
+    command.status().unwrap().code().unwrap_or(-1)
+}
+
+#[test]
+fn finding_3_a_resumed_download_never_splices_unverified_bytes_onto_a_verified_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "fw.bin", 1 << 20, 9);
+    let good = std::fs::read(&artifact).unwrap();
+    let served = good.clone();
+    // The first plain GET gets one flipped byte near the start; range
+    // GETs and later GETs get the good bytes.
+    let upstream = Hostile::start(move |seen, number| {
+        if !seen.line.starts_with("GET /store/artifacts/") {
+            return ("HTTP/1.1 201 Created".into(), Vec::new());
+        }
+        let mut body = served.clone();
+        if let Some(range) = seen.header("range") {
+            let from: usize = range
+                .trim_start_matches("bytes=")
+                .trim_end_matches('-')
+                .parse()
+                .unwrap_or(0);
+            let part = body[from.min(body.len())..].to_vec();
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {from}-{}/{}",
+                body.len() - 1,
+                body.len()
+            );
+            return (head, part);
+        }
+        if number <= 2 {
+            body[10] ^= 0xff;
+        }
+        ("HTTP/1.1 200 OK".into(), body)
+    });
+    let gateway = fronting_port(upstream.port, "");
+    let listing = listing_with_artifacts(dir.path(), "hostile-fw", &[&artifact]);
+    let data = format!("@{}", listing.display());
+    let put = curl(
+        &gateway.url("/store/listings/hostile-fw.json"),
+        &["-X", "PUT", "--data-binary", &data],
+    );
+    assert_eq!(put.status, 201, "{put:?}");
+    let digest = sha256(&artifact);
+    let url = gateway.url(&format!("/store/artifacts/{digest}"));
+    // The first download is aborted; its response promised nothing about
+    // the bytes it carried.
+    let first = curl(&url, &[]);
+    assert_ne!(first.exit, 0, "{first:?}");
+    assert!(first.body.len() < good.len(), "{first:?}");
+    assert_eq!(first.header("etag"), None, "{first:?}");
+    assert_eq!(first.header("accept-ranges").as_deref(), Some("none"));
+    // The client resumes from what it has.
+    let out = dir.path().join("downloaded");
+    std::fs::write(&out, &first.body).unwrap();
+    let _ = curl_resume(&url, &out, &[]);
+    let resumed = std::fs::read(&out).unwrap();
+    assert!(
+        resumed.len() < good.len() || resumed == good,
+        "a complete file of the wrong digest: {}",
+        sha256_of(&resumed)
+    );
+    // A range asked with the digest as its validator is served from a
+    // whole, verified copy.
+    let if_range = format!("If-Range: \"{digest}\"");
+    let range = curl(&url, &["-H", "Range: bytes=100-199", "-H", &if_range]);
+    assert_eq!(range.status, 206, "{range:?}");
+    assert_eq!(range.body, good[100..200]);
+    assert_eq!(range.header("etag"), Some(format!("\"{digest}\"")));
+    // Without the validator, the whole object.
+    let whole = curl(&url, &["-H", "Range: bytes=100-199"]);
+    assert_eq!(whole.status, 200, "{whole:?}");
+    assert_eq!(whole.body, good);
+}
+
+/// Starts `count` raw connections that send `request` and then never read.
+fn idle_readers(gateway: &Gateway, request: &str, count: usize) -> Vec<TcpStream> {
+    (0..count)
+        .map(|_| {
+            let mut stream = TcpStream::connect(address(gateway)).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect()
+}
+
+/// `/healthz` answers within `limit`.
+fn healthy_within(gateway: &Gateway, limit: u64) -> Reply {
+    curl(
+        &gateway.url("/healthz"),
+        &["--max-time", &limit.to_string()],
+    )
+}
+
+const PACE: &str =
+    "[limits]\nmax_connections = 4\nsend_timeout_ms = 1000\nmin_body_bytes_per_second = 65536\n";
+
+#[test]
+fn finding_2_clients_that_never_read_a_download_give_their_connections_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "big.bin", 64 << 20, 7);
+    let listing = listing_with_artifacts(dir.path(), "big-fw", &[&artifact]);
+    let config = dir.path().join("cragate.toml");
+    std::fs::write(&config, PACE).unwrap();
+    let gateway = Gateway::start_in(dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &listing).status,
+        201
+    );
+    let digest = sha256(&artifact);
+    let url = gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(put_file(&url, &artifact, &[]).status, 201);
+    let request = format!("GET /v1/artifacts/{digest} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let _stuck = idle_readers(&gateway, &request, 4);
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let health = healthy_within(&gateway, 10);
+    assert_eq!(health.status, 200, "{health:?}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[test]
+fn finding_2_uploads_slower_than_the_minimum_rate_give_their_connections_back() {
+    let gateway = Gateway::with_config(PACE);
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = pattern_file(dir.path(), "fw.bin", 1 << 20, 8);
+    let listing = listing_with_artifacts(dir.path(), "slow-fw", &[&artifact]);
+    assert_eq!(
+        post_file(&gateway.url("/v1/listings"), &listing).status,
+        201
+    );
+    let digest = sha256(&artifact);
+    let request = format!(
+        "PUT /v1/artifacts/{digest} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        1 << 20
+    );
+    let mut slow = idle_readers(&gateway, &request, 4);
+    // One byte every 200 ms: never idle for long, far below the rate.
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..60 {
+            for stream in &mut slow {
+                let _ = stream.write_all(b"x");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let health = healthy_within(&gateway, 10);
+    assert_eq!(health.status, 200, "{health:?}");
+    drop(trickle);
 }

@@ -99,9 +99,15 @@ fn artifacts_through_an_http_upstream_are_checked_both_ways() {
     let download = curl(&url, &[]);
     assert_eq!((download.status, download.exit), (200, 0));
     assert_eq!(download.body, std::fs::read(&artifact).unwrap());
-    let range = curl(&url, &["-H", "Range: bytes=5-9"]);
+    // A range is served from a whole, verified copy, when asked with the
+    // digest as validator; without it, the whole object.
+    let if_range = format!("If-Range: \"{digest}\"");
+    let range = curl(&url, &["-H", "Range: bytes=5-9", "-H", &if_range]);
     assert_eq!(range.status, 206);
     assert_eq!(range.body, std::fs::read(&artifact).unwrap()[5..10]);
+    let whole = curl(&url, &["-H", "Range: bytes=5-9"]);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, std::fs::read(&artifact).unwrap());
 
     // The upstream's copy is altered behind the gateway's back: the
     // download is aborted before its last bytes, and never completes.
@@ -128,7 +134,11 @@ fn large_downloads_are_hashed_whole_and_aborted_on_any_altered_byte() {
     let download = curl(&url, &[]);
     assert_eq!((download.status, download.exit), (200, 0));
     assert!(download.body == bytes, "the download differs");
-    let range = curl(&url, &["-H", "Range: bytes=4000000-4000099"]);
+    let if_range = format!("If-Range: \"{digest}\"");
+    let range = curl(
+        &url,
+        &["-H", "Range: bytes=4000000-4000099", "-H", &if_range],
+    );
     assert_eq!((range.status, range.exit), (206, 0));
     assert_eq!(range.body, bytes[4_000_000..4_000_100]);
 
@@ -144,6 +154,9 @@ fn large_downloads_are_hashed_whole_and_aborted_on_any_altered_byte() {
         assert!(tampered.body.len() < bytes.len(), "byte {at}");
         let range = curl(&url, &["-H", "Range: bytes=0-99"]);
         assert_ne!(range.exit, 0, "byte {at}: a range of an altered object");
+        // Spooled and verified first: refused before a byte is sent.
+        let range = curl(&url, &["-H", "Range: bytes=0-99", "-H", &if_range]);
+        assert_eq!(range.status, 502, "byte {at}: {range:?}");
     }
 }
 

@@ -12,6 +12,7 @@ mod cli_files;
 mod cluster;
 mod conformance;
 mod cra_check;
+mod gate;
 mod halt_cli;
 mod halt_util;
 mod ledger;

@@ -17,6 +17,8 @@
 //!   them).
 //! - [`pipeline`]: the phases a product request goes through, and the
 //!   state they share.
+//! - [`gate`]: importer shipment gating (`cragate gate`), beside the
+//!   pipeline.
 //! - [`routes`]: which request goes where, and what each route does.
 //! - [`server`]: listeners, TLS, worker threads: what starts and runs the
 //!   process.
@@ -26,6 +28,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod gate;
 pub mod http;
 pub mod ledger;
 pub mod pipeline;

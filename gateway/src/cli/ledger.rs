@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::ledger::entry::EntryBody;
+use crate::ledger::epcis;
 use crate::ledger::export::{self, Selection};
 use crate::ledger::{
     LedgerError, LedgerStore, Location, OperatorId, ProductId, Query, StoreOptions, StoredRecord,
@@ -86,6 +87,18 @@ struct ExportArgs {
     /// Write here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// `jsonl`: every entry with its proof (cragate.ledger-export/v1);
+    /// `epcis`: the supply links and halt notices as a GS1 EPCIS 2.0
+    /// JSON-LD document, for interchange (no proofs).
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    format: ExportFormat,
+}
+
+/// Formats of `ledger export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Epcis,
 }
 
 #[derive(Debug, ClapArgs)]
@@ -208,6 +221,15 @@ fn run_export(data: &Location, args: &ExportArgs) -> anyhow::Result<ExitCode> {
         )),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
+    if args.format == ExportFormat::Epcis {
+        let summary = epcis::export(ledger.as_ref(), &selection, Timestamp::now(), &mut out)?;
+        out.flush().context("cannot write the export")?;
+        eprintln!(
+            "exported {} supply-link and {} halt-notice events as EPCIS 2.0",
+            summary.supply_events, summary.halt_events
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let summary = export::export(ledger.as_ref(), ledger.verifier_key(), &selection, &mut out)?;
     out.flush().context("cannot write the export")?;
     eprintln!(
@@ -312,6 +334,8 @@ fn describe_link(stored: &StoredRecord) -> String {
         quantity,
         counterparty,
         supplied_on,
+        shipment,
+        batch,
         ..
     } = &stored.record.body
     else {
@@ -326,6 +350,12 @@ fn describe_link(stored: &StoredRecord) -> String {
     }
     if let Some(quantity) = quantity {
         line.push_str(&format!(", quantity {quantity}"));
+    }
+    if let Some(batch) = batch {
+        line.push_str(&format!(", batch {batch}"));
+    }
+    if let Some(shipment) = shipment {
+        line.push_str(&format!(", shipment {shipment}"));
     }
     line.push(')');
     line

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod check;
+mod gate;
 mod halt;
 mod ledger;
 mod recall;
@@ -30,6 +31,9 @@ struct Cli {
 enum Command {
     /// Check a listing against the CRA content rules and a policy, offline.
     Check(check::Args),
+    /// Check every item of an inbound shipment (importer, Art. 19), record
+    /// the decisions and supply links, and write a report.
+    Gate(gate::Args),
     /// Verify a Sigstore bundle offline (sigstore-conformance client protocol).
     VerifyBundle(verify_bundle::Args),
     /// Sign halt notices and check them against a policy (CRA Art. 19(3), 20(3)).
@@ -57,6 +61,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Gate(args) => gate::run(&args),
         Command::VerifyBundle(args) => verify_bundle::run(&args),
         Command::Halt(args) => halt::run(&args),
         Command::Ledger(args) => ledger::run(&args),

@@ -148,20 +148,32 @@ impl Config {
                 (name, text)
             }
         };
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(0);
-            vec![error(&name, line, e.message().to_owned())]
-        })?;
         // Relative paths in a file are relative to the file, like the paths
         // a policy names; those on the command line to the working folder.
         let base = file
             .and_then(Path::parent)
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(Path::to_path_buf);
+            .filter(|dir| !dir.as_os_str().is_empty());
+        Self::parse(&name, &text, base, overrides)
+    }
+
+    /// Parses and validates the text of a configuration file named `name`
+    /// (for messages), whose relative paths are relative to `base`, with
+    /// the command-line overrides applied. A `bearer_token_file` it names
+    /// is read.
+    pub fn parse(
+        name: &str,
+        text: &str,
+        base: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Self, Vec<ConfigError>> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            vec![error(name, line, e.message().to_owned())]
+        })?;
         Validator {
-            name,
-            text,
-            base,
+            name: name.to_owned(),
+            text: text.to_owned(),
+            base: base.map(Path::to_path_buf),
             errors: Vec::new(),
         }
         .validate(raw, overrides)
@@ -395,6 +407,19 @@ impl Validator {
         }
         if let Some(v) = &raw.max_artifact_bytes {
             limits.max_artifact_bytes = *v.get_ref();
+        }
+        if let Some(v) = &raw.max_spool_bytes {
+            limits.max_spool_bytes = *v.get_ref();
+        }
+        if let Some(v) = &raw.min_body_bytes_per_second {
+            limits.min_body_bytes_per_second = self
+                .positive(v)
+                .map_or(limits.min_body_bytes_per_second, |n| n as u64);
+        }
+        if let Some(v) = &raw.send_timeout_ms
+            && self.positive(v).is_some()
+        {
+            limits.send_timeout = Duration::from_millis(*v.get_ref());
         }
         if let Some(v) = &raw.max_streams_per_connection {
             limits.max_streams_per_connection = self

@@ -18,6 +18,7 @@ use tokio_util::io::ReaderStream;
 use super::budget::Reservation;
 use super::error::{ErrorKind, ErrorSource, GatewayError};
 use super::offload::Offload;
+use super::pace::Pace;
 
 /// Error type of response bodies: a broken stream aborts the connection.
 pub type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -95,17 +96,24 @@ pub async fn read_limited(
     Ok(first.unwrap_or_else(|| out.freeze()))
 }
 
-/// Streams a body of at most `limit` bytes into `file`, hashing it on the
-/// way, then flushes and syncs the file. Hashing and writing run on a
-/// thread beside the event loop ([`Offload`]). Returns the digest and
-/// length.
+/// Streams a body (an upload, or a download spooled from an upstream)
+/// into `file` under `limits`, hashing it on the way, then flushes and
+/// syncs the file. Hashing and writing run on a thread beside the event
+/// loop ([`Offload`]). Returns the digest and length.
+///
+/// The body must keep `pace` ([`Pace`]): all of it that came must have
+/// come by `send_timeout + bytes / rate` from the start, so a peer that
+/// trickles bytes (never idle for `idle`) still cannot hold the
+/// connection forever; falling behind is a timeout of `from`.
 pub async fn stream_to_file(
     mut body: Incoming,
     file: std::fs::File,
-    limit: u64,
-    idle: Duration,
+    limits: BodyLimits,
+    pace: Pace,
 ) -> Result<(Digest, u64), GatewayError> {
-    let too_large = || GatewayError::client(ErrorKind::TooLarge { limit });
+    let BodyLimits { limit, idle, from } = limits;
+    let started = tokio::time::Instant::now();
+    let too_large = || GatewayError::new(ErrorKind::TooLarge { limit }, from);
     if body.size_hint().lower() > limit {
         return Err(too_large());
     }
@@ -129,7 +137,17 @@ pub async fn stream_to_file(
     );
     let storage = |error: BodyError| GatewayError::from(std::io::Error::other(error));
     let mut length: u64 = 0;
-    while let Some(frame) = next_frame(&mut body, idle, ErrorSource::Client).await? {
+    loop {
+        // The next piece within the idle budget, and the whole so far
+        // within the pace.
+        let due = pace.deadline(started, length);
+        let wait = due.saturating_duration_since(tokio::time::Instant::now());
+        if wait.is_zero() {
+            return Err(GatewayError::new(ErrorKind::Timeout, from));
+        }
+        let Some(frame) = next_frame(&mut body, idle.min(wait), from).await? else {
+            break;
+        };
         if let Ok(data) = frame.into_data() {
             length = length.saturating_add(data.len() as u64);
             if length > limit {

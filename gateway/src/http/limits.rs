@@ -31,6 +31,25 @@ pub const MAX_LISTING_BYTES_IN_FLIGHT: u64 = 4 * MAX_LISTING_BYTES;
 /// The listing's declared size is enforced too, and is usually far smaller.
 pub const MAX_ARTIFACT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
+/// Largest object of an HTTP upstream spooled to a temporary file to serve
+/// a byte range of it (a range is served only from a whole, verified copy);
+/// beyond it a range request gets the whole object. Twice the artifact
+/// limit: every artifact the gateway accepts can be resumed.
+pub const MAX_SPOOL_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+
+/// Longest time a response write may wait for the client to take bytes
+/// (slow-reader protection; nginx's `send_timeout` default is 60 s). A
+/// client that reads nothing for this long loses its connection.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Slowest pace of a streamed body, in bytes per second, after the first
+/// [`SEND_TIMEOUT`]: an upload, a download's writes to the client while it
+/// lags behind, and so a total deadline for a streamed body of
+/// `send_timeout` plus its size over this rate. 8 KiB/s (64 kbit/s) is
+/// slower than any link an artifact can usefully cross, and bounds the time
+/// a 64 MiB body may hold a connection to about 2 h 15 min.
+pub const MIN_BODY_BYTES_PER_SECOND: u64 = 8192;
+
 /// Most connections served at once; further clients wait in the listen
 /// backlog. 1024 is the default open-files limit of a Debian process, less
 /// headroom for the files and upstream connections each request opens.
@@ -81,6 +100,12 @@ pub struct Limits {
     pub max_listing_bytes_in_flight: u64,
     /// See [`MAX_ARTIFACT_BYTES`].
     pub max_artifact_bytes: u64,
+    /// See [`MAX_SPOOL_BYTES`].
+    pub max_spool_bytes: u64,
+    /// See [`SEND_TIMEOUT`].
+    pub send_timeout: Duration,
+    /// See [`MIN_BODY_BYTES_PER_SECOND`]; at least 1.
+    pub min_body_bytes_per_second: u64,
     /// See [`MAX_CONNECTIONS`].
     pub max_connections: usize,
     /// See [`MAX_STREAMS_PER_CONNECTION`].
@@ -106,6 +131,9 @@ impl Default for Limits {
             max_listing_bytes: MAX_LISTING_BYTES,
             max_listing_bytes_in_flight: MAX_LISTING_BYTES_IN_FLIGHT,
             max_artifact_bytes: MAX_ARTIFACT_BYTES,
+            max_spool_bytes: MAX_SPOOL_BYTES,
+            send_timeout: SEND_TIMEOUT,
+            min_body_bytes_per_second: MIN_BODY_BYTES_PER_SECOND,
             max_connections: MAX_CONNECTIONS,
             max_streams_per_connection: MAX_STREAMS_PER_CONNECTION,
             header_timeout: HEADER_TIMEOUT,

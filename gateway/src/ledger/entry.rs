@@ -164,6 +164,16 @@ pub enum EntryBody {
         supplied_on: Date,
         /// The product's support-period end, where known.
         support_end: Option<Date>,
+        /// The shipment it came in or went out with (`cragate gate`: the
+        /// manifest's `reference`), where known. Absent from the record
+        /// when not known, so records written before it existed keep
+        /// their bytes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shipment: Option<String>,
+        /// The batch supplied (Art. 13(15)), where known; absent like
+        /// `shipment` when not known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        batch: Option<String>,
     },
     /// A document kept for an authority, its content stored once by digest.
     Document {

@@ -13,6 +13,7 @@ pub mod appender;
 mod audit;
 pub mod checkpoint;
 pub mod entry;
+pub mod epcis;
 pub mod export;
 mod guard;
 pub mod merkle;

@@ -102,6 +102,8 @@ mod tests {
                 },
                 supplied_on: supplied_on.parse().unwrap(),
                 support_end: support_end.map(|d| d.parse().unwrap()),
+                shipment: None,
+                batch: None,
             },
         }
     }

@@ -98,6 +98,8 @@ impl SupplyLink {
                 },
                 supplied_on: time.to_zoned(jiff::tz::TimeZone::UTC).date(),
                 support_end: support_end(listing),
+                shipment: None,
+                batch: None,
             },
         };
         Submission::new(link)

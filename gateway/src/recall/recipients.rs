@@ -92,6 +92,8 @@ mod tests {
                 },
                 supplied_on: "2026-11-20".parse().unwrap(),
                 support_end: None,
+                shipment: None,
+                batch: None,
             },
         })
         .unwrap()

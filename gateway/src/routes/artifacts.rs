@@ -4,20 +4,21 @@
 use std::sync::Arc;
 
 use cragate_verifier::Digest;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::json;
 use tempfile::NamedTempFile;
+use tokio::io::AsyncWriteExt;
 
 use super::Captures;
-use crate::http::body::{Body, empty, file_range, full, stream_to_file};
-use crate::http::error::{ErrorKind, GatewayError};
+use crate::http::body::{Body, BodyLimits, file_range, full, stream_to_file};
+use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
+use crate::http::pace::Pace;
 use crate::pipeline::Gateway;
 use crate::pipeline::limits;
-use crate::upstream::verified::VerifiedBody;
-use crate::upstream::{Upstream, relay};
+use crate::upstream::{HttpUpstream, Upstream, relay};
 
 /// `PUT /v1/artifacts/sha256:<hex>` (or an `artifact-upload` rule): the
 /// bytes go to a temporary file while hashed; they are stored or forwarded
@@ -46,7 +47,13 @@ pub async fn upload(
     // One byte over the largest declared size is enough to know it does
     // not match.
     let budget = largest.saturating_add(1).min(limit);
-    let (actual, length) = stream_to_file(body, temp.reopen()?, budget, idle).await?;
+    let limits = BodyLimits {
+        limit: budget,
+        idle,
+        from: ErrorSource::Client,
+    };
+    let pace = Pace::of(&gateway.config.limits);
+    let (actual, length) = stream_to_file(body, temp.reopen()?, limits, pace).await?;
     if !sizes.contains(&length) {
         return Err(GatewayError::client(ErrorKind::SizeMismatch {
             expected: closest(&sizes, length),
@@ -94,8 +101,11 @@ pub async fn upload(
 }
 
 /// `GET /v1/artifacts/sha256:<hex>` (or a `download` rule): only artifacts
-/// an accepted listing references; single byte ranges supported. Bytes
-/// from an HTTP upstream are re-hashed while streamed.
+/// an accepted listing references now, with a size it declares.
+///
+/// From the file catalog, whose bytes were verified when they were
+/// uploaded: with the digest as `ETag` and single byte ranges. From an HTTP
+/// upstream see [`download_http`].
 pub async fn download(
     gateway: &Arc<Gateway>,
     captures: Captures,
@@ -103,68 +113,108 @@ pub async fn download(
 ) -> Result<Response<Body>, GatewayError> {
     let digest = path_digest(&captures)?;
     let sizes = referenced(gateway, digest)?;
-    let (body, size, range) = match &gateway.upstream {
-        Upstream::File(catalog) => {
-            let (file, length) = catalog
-                .open_artifact(digest)
-                .await?
-                .ok_or(GatewayError::client(ErrorKind::NotFound))?;
-            if !sizes.contains(&length) {
-                return Err(GatewayError::gateway(ErrorKind::Internal(format!(
-                    "stored artifact {digest} is {length} bytes, which no accepted listing declares"
-                ))));
-            }
-            let range = parse_range(request.headers().get(header::RANGE), length)?;
-            let (start, end) = range.unwrap_or((0, length));
-            let body = file_range(file, start, end.saturating_sub(start)).await?;
-            (body, length, range)
-        }
+    let catalog = match &gateway.upstream {
+        Upstream::File(catalog) => catalog,
         Upstream::Http(upstream) => {
-            let (parts, _) = request.into_parts();
-            let range_header = parts.headers.get(header::RANGE).cloned();
-            let drop: [HeaderName; 7] = [
-                header::RANGE,
-                header::IF_RANGE,
-                header::IF_MATCH,
-                header::IF_NONE_MATCH,
-                header::IF_MODIFIED_SINCE,
-                header::IF_UNMODIFIED_SINCE,
-                header::ACCEPT_ENCODING,
-            ];
-            let answer = upstream.forward(&parts, empty(), &drop, &[]).await?;
-            match answer.status() {
-                StatusCode::OK => {}
-                StatusCode::NOT_FOUND => return Err(GatewayError::client(ErrorKind::NotFound)),
-                status => {
-                    return Err(GatewayError::upstream(ErrorKind::Status {
-                        status,
-                        what: "an artifact",
-                    }));
-                }
-            }
-            let length = answer
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            let size = match (length, sizes.as_slice()) {
-                (Some(length), _) if sizes.contains(&length) => length,
-                (None, [only]) => *only,
-                (actual, _) => {
-                    return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
-                        expected: closest(&sizes, actual.unwrap_or(0)),
-                        actual: actual.unwrap_or(0),
-                    }));
-                }
-            };
-            let range = parse_range(range_header.as_ref(), size)?;
-            let (start, end) = range.unwrap_or((0, size));
-            let idle = gateway.config.limits.upstream_timeout;
-            let body = VerifiedBody::new(answer.into_body(), digest, (size, start, end), idle)
-                .boxed_unsync();
-            (body, size, range)
+            return download_http(gateway, upstream, digest, &sizes, request).await;
         }
     };
+    let (file, length) = catalog
+        .open_artifact(digest)
+        .await?
+        .ok_or(GatewayError::client(ErrorKind::NotFound))?;
+    if !sizes.contains(&length) {
+        return Err(GatewayError::gateway(ErrorKind::Internal(format!(
+            "stored artifact {digest} is {length} bytes, which no accepted listing declares"
+        ))));
+    }
+    let range = parse_range(request.headers().get(header::RANGE), length)?;
+    let (start, end) = range.unwrap_or((0, length));
+    let body = file_range(file, start, end.saturating_sub(start)).await?;
+    Ok(answer(body, digest, length, range, Verified::Yes))
+}
+
+/// Whether the bytes of a response were verified before it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verified {
+    /// The whole object matched its digest and size before a byte was
+    /// sent: the digest is its `ETag`, and ranges of it are offered.
+    Yes,
+    /// Verified while streamed (the last piece held back until it
+    /// matched): no `ETag` and `Accept-Ranges: none`, so that no client
+    /// resumes or caches a prefix of bytes that were never verified.
+    WhileStreamed,
+}
+
+/// A download from an HTTP upstream (CRA Art. 20(1): a distributor makes
+/// available only what conforms, so a client never completes a download of
+/// bytes that do not match the accepted listing).
+///
+/// - Without a `Range` (or without an `If-Range` naming the digest, or for
+///   an object over `max_spool_bytes`): the whole object, `200`, re-hashed
+///   while streamed ([`VerifiedBody`]), without `ETag` and with
+///   `Accept-Ranges: none`.
+/// - A range with `If-Range: "sha256:<hex>"` of this digest: the whole
+///   object is spooled to a temporary file and verified first; the range
+///   is served from that copy (`206`, with the `ETag`).
+///
+/// The upstream is always asked for the whole object: a range of it could
+/// not be verified.
+async fn download_http(
+    gateway: &Gateway,
+    upstream: &HttpUpstream,
+    digest: Digest,
+    sizes: &[u64],
+    request: Request<Incoming>,
+) -> Result<Response<Body>, GatewayError> {
+    let (parts, _) = request.into_parts();
+    let etag = format!("\"{digest}\"");
+    let wants_range = parts.headers.get(header::RANGE).cloned().filter(|_| {
+        parts
+            .headers
+            .get(header::IF_RANGE)
+            .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+    });
+    let limits = &gateway.config.limits;
+    let mut body = upstream
+        .download(&parts, digest, sizes, Pace::of(limits))
+        .await?;
+    let size = body.size();
+    let range = match &wants_range {
+        Some(header) if size <= limits.max_spool_bytes => parse_range(Some(header), size)?,
+        _ => None,
+    };
+    let Some((start, end)) = range else {
+        let body = body.boxed_unsync();
+        return Ok(answer(body, digest, size, None, Verified::WhileStreamed));
+    };
+    // Spooled whole before a byte of the range is sent: the body ends
+    // without error only once the whole object matched.
+    let temp = NamedTempFile::new_in(&gateway.temp_dir)?;
+    let mut spool = tokio::fs::File::from_std(temp.reopen()?);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| GatewayError::upstream(ErrorKind::BrokenBody(e)))?;
+        if let Ok(data) = frame.into_data() {
+            spool.write_all(&data).await?;
+        }
+    }
+    spool.flush().await?;
+    drop(spool);
+    // The open file outlives the temporary name, removed when this returns.
+    let file = tokio::fs::File::open(temp.path()).await?;
+    let body = file_range(file, start, end.saturating_sub(start)).await?;
+    Ok(answer(body, digest, size, range, Verified::Yes))
+}
+
+/// The response for `body`: bytes `range` (or all) of an artifact of
+/// `size` bytes, with the headers its verification allows.
+fn answer(
+    body: Body,
+    digest: Digest,
+    size: u64,
+    range: Option<(u64, u64)>,
+    verified: Verified,
+) -> Response<Body> {
     let (start, end) = range.unwrap_or((0, size));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
@@ -172,13 +222,20 @@ pub async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from(end.saturating_sub(start)),
     );
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
-        headers.insert(header::ETAG, etag);
+    match verified {
+        Verified::Yes => {
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+                headers.insert(header::ETAG, etag);
+            }
+        }
+        Verified::WhileStreamed => {
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
+        }
     }
     if range.is_some() {
         let last = end.saturating_sub(1);
@@ -187,7 +244,7 @@ pub async fn download(
         }
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
     }
-    Ok(response)
+    response
 }
 
 /// The sizes current accepted listings declare for `digest`; none is

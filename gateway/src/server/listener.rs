@@ -1,7 +1,9 @@
 //! The listener: accepts connections up to the connection budget, speaks
 //! TLS when configured, serves HTTP/1.1 with header-size and header-time
 //! budgets (and HTTP/2 when a TLS client chose it by ALPN, with a stream,
-//! header-size and idle budget), and shuts down gracefully.
+//! header-size and idle budget), and shuts down gracefully. Every
+//! connection's writes keep the minimum pace ([`PacedIo`]): a client that
+//! stops reading a response loses its connection after `send_timeout`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +22,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::http::body::{Body, BodyError};
 use crate::http::limits::MIN_HEADER_BUFFER;
+use crate::http::pace::{Pace, PacedIo};
 use crate::pipeline::{Connection, Gateway};
 use crate::routes;
 
@@ -55,6 +58,8 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        // Below TLS, so that every write (handshake included) keeps the pace.
+        let stream = PacedIo::new(stream, Pace::of(&gateway.config.limits));
         let watcher = graceful.watcher();
         let gateway = Arc::clone(&gateway);
         let tls = tls.clone();

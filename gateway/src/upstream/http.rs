@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use cragate_verifier::Digest;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{Request, Response, Uri};
+use http::{Request, Response, StatusCode, Uri};
 use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
@@ -23,6 +24,8 @@ use tokio::net::TcpStream;
 use crate::http::body::{Body, BodyLimits, empty, read_limited};
 use crate::http::budget::Reservation;
 use crate::http::error::{Cause, ErrorKind, ErrorSource, GatewayError};
+use crate::http::pace::Pace;
+use crate::upstream::verified::VerifiedBody;
 
 /// Headers that belong to one connection and are never forwarded
 /// (RFC 9110, section 7.6.1).
@@ -198,6 +201,69 @@ impl HttpUpstream {
             Ok(Err(error)) => Err(unreachable(error)),
             Ok(Ok(response)) => Ok(response),
         }
+    }
+
+    /// Downloads the artifact `digest` the request names: the whole
+    /// object (range, validator and encoding headers are not forwarded: a
+    /// part of it could not be verified), which must have one of `sizes`
+    /// (the ones current accepted listings declare), as a [`VerifiedBody`]
+    /// that fails unless the bytes hash to `digest`, with at most the
+    /// upstream timeout between two pieces and the whole within `pace`.
+    /// `404` is not found; any other status but `200`, or a length no
+    /// listing declares, is the upstream's failure.
+    pub async fn download(
+        &self,
+        parts: &Parts,
+        digest: Digest,
+        sizes: &[u64],
+        pace: Pace,
+    ) -> Result<VerifiedBody, GatewayError> {
+        let drop: [HeaderName; 7] = [
+            header::RANGE,
+            header::IF_RANGE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::IF_MODIFIED_SINCE,
+            header::IF_UNMODIFIED_SINCE,
+            header::ACCEPT_ENCODING,
+        ];
+        let answer = self.forward(parts, empty(), &drop, &[]).await?;
+        match answer.status() {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND => return Err(GatewayError::client(ErrorKind::NotFound)),
+            status => {
+                return Err(GatewayError::upstream(ErrorKind::Status {
+                    status,
+                    what: "an artifact",
+                }));
+            }
+        }
+        let length = answer
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let size = match (length, sizes) {
+            (Some(length), _) if sizes.contains(&length) => length,
+            (None, [only]) => *only,
+            (actual, _) => {
+                let actual = actual.unwrap_or(0);
+                let expected = sizes
+                    .iter()
+                    .copied()
+                    .min_by_key(|size| size.abs_diff(actual))
+                    .unwrap_or(0);
+                return Err(GatewayError::upstream(ErrorKind::SizeMismatch {
+                    expected,
+                    actual,
+                }));
+            }
+        };
+        let deadline = pace.deadline(tokio::time::Instant::now(), size);
+        Ok(
+            VerifiedBody::new(answer.into_body(), digest, (size, 0, size), self.timeout)
+                .within(deadline),
+        )
     }
 
     /// Asks for a document the gateway reads whole before answering (a

@@ -4,10 +4,13 @@
 //! held back until the upstream's body has ended and its SHA-256 and length
 //! match what the accepted listing declares. On a mismatch the body fails,
 //! which aborts the client's connection: the client never receives a
-//! complete response for bytes that do not match. A range request is
-//! served from the whole object, so that the whole object is still checked.
-//! An upstream that sends nothing for the idle budget fails the body the
-//! same way, so a stalled upstream cannot hold a client connection forever.
+//! complete response for bytes that do not match. Until it has ended, its
+//! bytes are not verified: the response carries no `ETag` and offers no
+//! ranges, and a range is served only from a whole copy spooled from this
+//! body once it ended cleanly. An upstream that sends nothing for the idle
+//! budget, or has not sent the whole body by its deadline
+//! ([`VerifiedBody::within`]), fails the body the same way, so a stalled or
+//! trickling upstream cannot hold a client connection forever.
 //!
 //! Hashing runs on a thread of its own ([`Offload`]), so that hashing and
 //! forwarding overlap instead of adding up; when the hash falls behind,
@@ -54,6 +57,8 @@ pub struct VerifiedBody {
     held: Option<Bytes>,
     idle: Duration,
     idle_deadline: Pin<Box<Sleep>>,
+    /// When the whole body must be done ([`Self::within`]).
+    total: Option<Pin<Box<Sleep>>>,
 }
 
 impl VerifiedBody {
@@ -77,7 +82,22 @@ impl VerifiedBody {
             held: None,
             idle,
             idle_deadline: Box::pin(tokio::time::sleep(idle)),
+            total: None,
         }
+    }
+
+    /// The same, failed when the upstream has not sent the whole body by
+    /// `deadline` (the pace of streamed bodies,
+    /// [`crate::http::pace::Pace`]), so that an upstream that trickles
+    /// bytes cannot hold a client connection forever either.
+    pub fn within(mut self, deadline: Instant) -> Self {
+        self.total = Some(Box::pin(tokio::time::sleep_until(deadline)));
+        self
+    }
+
+    /// The object's size (what it must add up to).
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     fn take(&mut self, data: &Bytes) -> Bytes {
@@ -150,6 +170,11 @@ impl Body for VerifiedBody {
             let polled = match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(polled) => polled,
                 Poll::Pending => {
+                    if let Some(total) = this.total.as_mut()
+                        && total.as_mut().poll(cx).is_ready()
+                    {
+                        return this.fail("the upstream fell behind the minimum pace".into());
+                    }
                     if this.idle_deadline.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }

@@ -9,6 +9,7 @@
 mod error;
 mod evaluate;
 mod halt_compile;
+mod importer;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use x509_cert::Certificate;
 use x509_cert::der::DecodePem;
 
 pub use error::{PolicyError, PolicyErrors};
+pub use importer::ImporterDetails;
 pub use parse::{POLICY_FORMAT, PolicyDraft, Reference, ReferenceKind};
 
 use crate::applicability::Enforce;
@@ -82,6 +84,8 @@ pub(crate) struct Settings {
     /// By language tag.
     pub phrasings: BTreeMap<String, Phrasings>,
     pub union_states: Vec<String>,
+    /// `[importer]`: the importer's own details (Art. 19(4)).
+    pub importer: Option<ImporterDetails>,
 }
 
 impl Default for Settings {
@@ -105,6 +109,7 @@ impl Default for Settings {
             doc_languages: Vec::new(),
             phrasings: BTreeMap::new(),
             union_states: EU_MEMBER_STATES.iter().map(|s| (*s).to_owned()).collect(),
+            importer: None,
         }
     }
 }
@@ -385,6 +390,16 @@ impl Policy {
     /// Whom the operator trusts for halt notices (`[[halt_issuers]]`).
     pub fn halt_issuers(&self) -> &[HaltIssuer] {
         &self.halt_issuers
+    }
+    /// The importer's own details (`[importer]`, Art. 19(4)), if given.
+    pub fn importer(&self) -> Option<&ImporterDetails> {
+        self.settings.importer.as_ref()
+    }
+    /// Whether `code` (ISO 3166-1 alpha-2) is one of the policy's
+    /// `[market] union_states`, where an importer is established
+    /// (Art. 3(16)).
+    pub fn in_union(&self, code: &str) -> bool {
+        self.settings.in_union(code)
     }
 }
 

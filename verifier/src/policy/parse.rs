@@ -9,7 +9,7 @@ use serde_spanned::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::error::{PolicyErrors, Sink};
-use super::{CategoryKey, Patch, Phrasings, Settings, SupplyAfterEnd};
+use super::{CategoryKey, ImporterDetails, Patch, Phrasings, Settings, SupplyAfterEnd};
 use crate::applicability::Enforce;
 use crate::catalog::CheckId;
 use crate::ce::{ListKind, Procedure};
@@ -293,11 +293,25 @@ impl Reader<'_> {
                 }),
                 "manufacturers" => self.manufacturers(value),
                 "halt_issuers" => self.halt_issuers(value),
+                "importer" => self.importer(value),
                 "overrides" => self.table(value, "overrides", |r, k, v| r.override_table(k, v)),
                 other => self.error(
                     key.span(),
                     format!("unknown key {other:?} at the top level"),
                 ),
+            }
+        }
+        if let Some(offset) = importer_offset(root) {
+            let settings = &self.draft.settings;
+            let problems = self
+                .draft
+                .settings
+                .importer
+                .as_ref()
+                .map(|i| i.problems(|c| settings.in_union(c)))
+                .unwrap_or_default();
+            for problem in problems {
+                self.sink.at(offset, problem);
             }
         }
         if !format_seen {
@@ -402,6 +416,36 @@ impl Reader<'_> {
 
     fn patch(&mut self) -> Option<&mut Patch> {
         self.draft.overrides.last_mut().map(|(_, p)| p)
+    }
+
+    /// `[importer]`: name, postal_address, email, digital_contact, website,
+    /// country (Art. 19(4), Art. 3(16)); checked once the whole file is read.
+    fn importer(&mut self, value: &Value<'_>) {
+        let mut details = ImporterDetails::default();
+        self.table(value, "importer", |r, k, v| {
+            const KEYS: [&str; 6] = [
+                "name",
+                "postal_address",
+                "country",
+                "email",
+                "digital_contact",
+                "website",
+            ];
+            if !KEYS.contains(&k) {
+                return None;
+            }
+            let value = r.string(v);
+            match k {
+                "name" => details.name = value.unwrap_or_default(),
+                "postal_address" => details.postal_address = value.unwrap_or_default(),
+                "country" => details.country = value.unwrap_or_default(),
+                "email" => details.email = value,
+                "digital_contact" => details.digital_contact = value,
+                _ => details.website = value,
+            }
+            Some(())
+        });
+        self.draft.settings.importer = Some(details);
     }
 
     fn manufacturers(&mut self, value: &Value<'_>) {
@@ -719,6 +763,13 @@ impl Reader<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.sink.at(span.start, message);
     }
+}
+
+/// Where `[importer]` starts, for its messages.
+fn importer_offset(root: &DeTable<'_>) -> Option<usize> {
+    root.iter()
+        .find(|(key, _)| key.get_ref().as_ref() == "importer")
+        .map(|(key, _)| key.span().start)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -186,3 +186,39 @@ fn a_key_given_twice_makes_a_policy_unusable() {
     let tables = "format = \"cragate.policy/v1\"\nname = \"x\"\n[sbom]\nrequired = true\n[sbom]\n";
     assert!(compile(tables).is_err());
 }
+
+#[test]
+fn the_importer_table_gives_the_importers_own_details() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"i\"\n[importer]\nname = \"Hafenblick Import GmbH\"\n\
+        postal_address = \"Hafenstr. 4, 20457 Hamburg\"\nemail = \"compliance@hafenblick.example\"\ncountry = \"DE\"\n";
+    let policy = compile(text).unwrap();
+    let importer = policy.importer().unwrap();
+    assert_eq!(importer.name, "Hafenblick Import GmbH");
+    assert_eq!(
+        importer.email.as_deref(),
+        Some("compliance@hafenblick.example")
+    );
+    assert_eq!(importer.website, None);
+    assert!(
+        compile("format = \"cragate.policy/v1\"\nname = \"i\"\n")
+            .unwrap()
+            .importer()
+            .is_none()
+    );
+}
+
+#[test]
+fn an_importer_without_contact_or_outside_the_union_is_refused() {
+    let text = "format = \"cragate.policy/v1\"\nname = \"i\"\n[importer]\nname = \"X\"\n\
+        postal_address = \"1 Road\"\ncountry = \"CN\"\nfax = \"1\"\n";
+    let errors = compile(text).unwrap_err().errors;
+    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(errors.len(), 3, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("email or digital_contact"))
+    );
+    assert!(messages.iter().any(|m| m.contains("union_states")));
+    assert!(messages.iter().any(|m| m.contains("\"fax\"")));
+}
