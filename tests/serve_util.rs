@@ -74,10 +74,20 @@ impl Gateway {
         Self::spawn(tempfile::tempdir().unwrap(), args)
     }
 
+    /// [`Self::start_separate`] on a given address, for a gateway that
+    /// others must find again after a restart.
+    pub fn start_separate_on(listen: &str, args: &[&str]) -> Self {
+        Self::spawn_on(tempfile::tempdir().unwrap(), listen, args)
+    }
+
     fn spawn(dir: TempDir, args: &[&str]) -> Self {
+        Self::spawn_on(dir, "127.0.0.1:0", args)
+    }
+
+    fn spawn_on(dir: TempDir, listen: &str, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cragate"))
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

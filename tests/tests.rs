@@ -23,6 +23,7 @@ mod outbox_stores;
 mod pipeline;
 mod postgres_util;
 mod readme;
+mod recall_chain;
 mod serve;
 mod serve_admin;
 mod serve_artifacts;

@@ -133,7 +133,7 @@ impl AdminAuth {
 
 /// The credentials of an `Authorization: Bearer` header; the scheme is
 /// case-insensitive (RFC 9110 §11.1).
-fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+pub fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
     let value = headers.get(header::AUTHORIZATION)?.as_bytes();
     let (scheme, rest) = value.split_at_checked(6)?;
     if !scheme.eq_ignore_ascii_case(b"bearer") {

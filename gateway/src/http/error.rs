@@ -196,6 +196,18 @@ pub enum ErrorKind {
     /// Any other failure of the gateway.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A notification from a supplier, or a feed request, refused: the
+    /// Standard Webhooks signature, the supplier, the feed token or the
+    /// event's shape (CRA Art. 20(4): only a verified notice is acted on).
+    #[error("{detail}")]
+    NotificationRefused {
+        /// `401` for credentials, `400` for the body.
+        unauthorized: bool,
+        /// The problem type.
+        code: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
 }
 
 /// The notice that makes a product unavailable, as a 451 answer shows it.
@@ -346,6 +358,13 @@ impl GatewayError {
             ErrorKind::Storage(_) | ErrorKind::LedgerRead(_) | ErrorKind::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ErrorKind::NotificationRefused { unauthorized, .. } => {
+                if *unauthorized {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_REQUEST
+                }
+            }
             ErrorKind::HaltRefused(error) => match error.refusal() {
                 HaltRefusal::Malformed => StatusCode::BAD_REQUEST,
                 HaltRefusal::BadSignature => StatusCode::UNAUTHORIZED,
@@ -398,6 +417,7 @@ impl GatewayError {
             ErrorKind::Ledger(_) => "ledger-unavailable",
             ErrorKind::LedgerRead(_) => "ledger-read",
             ErrorKind::Internal(_) => "internal",
+            ErrorKind::NotificationRefused { code, .. } => code,
             ErrorKind::HaltRefused(error) => match error.refusal() {
                 HaltRefusal::Malformed => "halt-malformed",
                 HaltRefusal::BadSignature => "halt-bad-signature",

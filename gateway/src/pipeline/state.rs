@@ -18,6 +18,7 @@ use crate::http::files::DataLock;
 use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore};
 use crate::recall::Halts;
+use crate::recall::Recall;
 use crate::upstream::Upstream;
 
 /// Everything a request needs, shared by all connections.
@@ -60,6 +61,9 @@ pub struct Gateway {
     pub data_lock: DataLock,
     /// How administrators authenticate.
     pub admin: AdminAuth,
+    /// The recall engine: the outbox of notifications to customers, and
+    /// the suppliers that may notify us.
+    pub recall: Arc<Recall>,
     /// Halt notices in force, checked on every product request after the
     /// verdict cache.
     pub halts: Arc<Halts>,

@@ -329,38 +329,57 @@ impl Deliverer {
     }
 
     async fn record_sent(&self, delivery: &Delivery) -> Result<(), String> {
-        let (notice, recipient, products) = ledger_fields(delivery)?;
-        let body = EntryBody::NotificationSent {
-            notice,
-            recipient,
-            products,
-            endpoint: delivery.new.endpoint.clone().unwrap_or_default(),
-        };
-        self.append(body).await
+        self.append(sent_entry(delivery)?).await
     }
 
     async fn record_acknowledged(&self, delivery: &Delivery) -> Result<(), String> {
-        let (notice, recipient, products) = ledger_fields(delivery)?;
-        let body = EntryBody::NotificationAcknowledged {
-            notice,
-            recipient,
-            products,
-        };
-        self.append(body).await
+        self.append(acknowledged_entry(delivery)?).await
     }
 
-    async fn append(&self, body: EntryBody) -> Result<(), String> {
-        let submission = Submission::new(Entry {
-            time: Timestamp::now(),
-            body,
-        })
-        .map_err(|e| e.to_string())?;
+    async fn append(&self, submission: Submission) -> Result<(), String> {
         self.ledger
             .append(submission)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+}
+
+/// The `notification_sent` entry of a delivery: the notification reached
+/// the customer (a webhook answered, or a feed page carried it).
+pub fn sent_entry(delivery: &Delivery) -> Result<Submission, String> {
+    let (notice, recipient, products) = ledger_fields(delivery)?;
+    submission(EntryBody::NotificationSent {
+        notice,
+        recipient,
+        products,
+        endpoint: delivery
+            .new
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| FEED_ENDPOINT.to_owned()),
+    })
+}
+
+/// The `notification_acknowledged` entry of a delivery.
+pub fn acknowledged_entry(delivery: &Delivery) -> Result<Submission, String> {
+    let (notice, recipient, products) = ledger_fields(delivery)?;
+    submission(EntryBody::NotificationAcknowledged {
+        notice,
+        recipient,
+        products,
+    })
+}
+
+/// The `endpoint` a `notification_sent` entry names for a feed delivery.
+pub const FEED_ENDPOINT: &str = "feed:/v1/notifications/feed";
+
+fn submission(body: EntryBody) -> Result<Submission, String> {
+    Submission::new(Entry {
+        time: Timestamp::now(),
+        body,
+    })
+    .map_err(|e| e.to_string())
 }
 
 type LedgerFields = (

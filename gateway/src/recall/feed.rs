@@ -76,6 +76,44 @@ pub fn page(
     })
 }
 
+/// A poll with `after = N` acknowledges the customer's deliveries up to
+/// `N`: the poller moves its cursor only past what it has put in force.
+/// Returns the pending ones this acknowledges, not yet marked: the caller
+/// records them on the ledger, then [`mark_acknowledged`].
+pub fn acknowledged_by(
+    outbox: &dyn Outbox,
+    customer: &str,
+    after: u64,
+) -> Result<Vec<super::outbox::Delivery>, OutboxError> {
+    let mut found = Vec::new();
+    let mut cursor = 0;
+    while cursor < after {
+        let page = outbox.feed(customer, cursor, MAX_PAGE)?;
+        let Some(last) = page.last().map(|d| d.seq) else {
+            break;
+        };
+        found.extend(
+            page.into_iter()
+                .filter(|d| d.seq <= after && d.state == DeliveryState::Pending),
+        );
+        cursor = last;
+    }
+    Ok(found)
+}
+
+/// Marks deliveries acknowledged at `at`.
+pub fn mark_acknowledged(
+    outbox: &dyn Outbox,
+    seqs: &[u64],
+    at: Timestamp,
+) -> Result<(), OutboxError> {
+    let outcomes: Vec<(u64, super::outbox::Outcome)> = seqs
+        .iter()
+        .map(|seq| (*seq, super::outbox::Outcome::Acknowledged { at }))
+        .collect();
+    outbox.finish_attempts(&outcomes).map(|_| ())
+}
+
 impl FeedItem {
     /// The headers it would have come with, for the receive path.
     pub fn headers(&self) -> HeaderMap {
@@ -129,5 +167,14 @@ mod tests {
         let empty = super::page(&outbox, "b", &secret, 2, now).unwrap();
         assert!(empty.notifications.is_empty());
         assert_eq!(empty.next, 2);
+        assert!(acknowledged_by(&outbox, "b", 1).unwrap().is_empty());
+        let acked = acknowledged_by(&outbox, "b", 2).unwrap();
+        assert_eq!(acked.len(), 1);
+        mark_acknowledged(&outbox, &[2], now).unwrap();
+        assert!(acknowledged_by(&outbox, "b", 2).unwrap().is_empty());
+        assert_eq!(
+            outbox.deliveries("i/7").unwrap()[1].state,
+            DeliveryState::Delivered
+        );
     }
 }

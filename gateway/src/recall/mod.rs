@@ -26,6 +26,7 @@
 
 pub mod backoff;
 pub mod deliver;
+pub mod engine;
 pub mod feed;
 pub mod outbox;
 pub mod pg_halts;
@@ -45,6 +46,7 @@ use cragate_verifier::halt::{self, Action, HaltNotice, Unit};
 use cragate_verifier::policy::Policy;
 use jiff::Timestamp;
 
+pub use engine::Recall;
 pub use store::{HaltStore, Received, RedbHaltStore, StoreError, StoredHalt};
 
 use crate::http::error::{ErrorKind, ErrorSource, Excerpt, GatewayError, HaltedBy};

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use cragate_verifier::Digest;
+use cragate_verifier::halt::{Action, VerifiedNotice};
 use jiff::Timestamp;
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
@@ -16,7 +17,6 @@ use super::outbox::{Delivery, NewDelivery, Outbox, OutboxError};
 use super::recipients::{self, Recipients};
 use crate::config::partners::Customer;
 use crate::http::cloudevent::CloudEvent;
-use crate::ledger::entry::HaltAction;
 use crate::ledger::{LedgerError, LedgerStore, ProductId};
 
 /// The CloudEvents `source` of notifications this gateway sends.
@@ -30,9 +30,9 @@ pub struct NoticeInForce {
     /// Its sequence number.
     pub sequence: u64,
     /// What it orders.
-    pub action: HaltAction,
-    /// For a `lift`, the sequence it lifts.
-    pub lifts: Option<u64>,
+    pub action: Action,
+    /// For a `lift`, the sequences it lifts.
+    pub lifts: Vec<u64>,
     /// The products in scope.
     pub products: Vec<ProductId>,
     /// Digest of the signed notice.
@@ -41,6 +41,41 @@ pub struct NoticeInForce {
     pub signed: Box<RawValue>,
     /// When it was issued.
     pub issued_at: Timestamp,
+}
+
+impl NoticeInForce {
+    /// The notice of a halt just put in force (or found in force), carried
+    /// in its signed form as received.
+    pub fn from_in_force(held: &super::InForce) -> Result<Self, serde_json::Error> {
+        let notice = &held.notice;
+        Ok(Self {
+            issuer: notice.issuer.clone(),
+            sequence: notice.sequence,
+            action: notice.action,
+            lifts: notice.lifts.clone(),
+            products: notice.scope.products.clone(),
+            digest: Digest::of(held.stored.signed.as_bytes()),
+            signed: RawValue::from_string(held.stored.signed.clone())?,
+            issued_at: notice.issued_at,
+        })
+    }
+
+    /// The notice of `verified`, carried as `signed` (the signed form as
+    /// received, which every hop verifies again).
+    pub fn new(verified: &VerifiedNotice, signed: &[u8]) -> Result<Self, serde_json::Error> {
+        let text = String::from_utf8_lossy(signed).into_owned();
+        let notice = verified.notice();
+        Ok(Self {
+            issuer: notice.issuer.clone(),
+            sequence: notice.sequence,
+            action: notice.action,
+            lifts: notice.lifts.clone(),
+            products: notice.scope.products.clone(),
+            digest: verified.signed_digest(),
+            signed: RawValue::from_string(text)?,
+            issued_at: notice.issued_at,
+        })
+    }
 }
 
 /// Why a notice could not be queued for delivery.
@@ -53,6 +88,9 @@ pub enum PropagateError {
     /// The outbox failed.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// The stored signed form is not JSON (it was when accepted).
+    #[error("the stored signed notice is not JSON: {0}")]
+    Signed(#[from] serde_json::Error),
 }
 
 /// The outbox, the customers and the worker's wake-up, as propagation
@@ -93,26 +131,27 @@ impl Propagator {
         ledger: &dyn LedgerStore,
         notice: &NoticeInForce,
     ) -> Result<Recipients, PropagateError> {
-        match (notice.action, notice.lifts) {
-            (HaltAction::Lift, Some(lifted)) => {
-                let earlier: Vec<String> = self
-                    .outbox
-                    .deliveries(&notification_id(&notice.issuer, lifted))?
-                    .into_iter()
-                    .map(|d| d.new.customer)
-                    .collect();
-                Ok(recipients::same_as(
-                    &earlier,
-                    &notice.products,
-                    &self.customers,
-                ))
+        if notice.action == Action::Lift {
+            let mut earlier: Vec<String> = Vec::new();
+            for lifted in &notice.lifts {
+                let id = notification_id(&notice.issuer, *lifted);
+                for delivery in self.outbox.deliveries(&id)? {
+                    if !earlier.contains(&delivery.new.customer) {
+                        earlier.push(delivery.new.customer);
+                    }
+                }
             }
-            _ => Ok(recipients::from_supply_links(
-                ledger,
+            return Ok(recipients::same_as(
+                &earlier,
                 &notice.products,
                 &self.customers,
-            )?),
+            ));
         }
+        Ok(recipients::from_supply_links(
+            ledger,
+            &notice.products,
+            &self.customers,
+        )?)
     }
 
     /// Queues `notice` for every recipient, durably, and wakes the worker.

@@ -28,6 +28,8 @@ use crate::http::body::{Body, BodyLimits, full, read_limited};
 use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::http::path::decode;
 use crate::pipeline::Gateway;
+use crate::recall::propagate::notification_id;
+use crate::recall::status::status;
 use crate::recall::{InForce, Received};
 
 /// Where the halt API lives.
@@ -80,12 +82,7 @@ pub async fn serve(
     match route {
         HaltRoute::Post => post(gateway, request).await,
         HaltRoute::List => {
-            let halts: Vec<Value> = gateway
-                .halts
-                .view()
-                .iter()
-                .map(|h| view(h, false))
-                .collect();
+            let halts: Vec<Value> = gateway.halts.view().iter().map(|h| view(h, None)).collect();
             json_response(StatusCode::OK, &json!({"halts": halts}))
         }
         HaltRoute::One { issuer, sequence } => {
@@ -99,7 +96,10 @@ pub async fn serve(
                 .await
                 .map_err(|e| internal(format!("halt read task failed: {e}")))??;
             match found {
-                Some(held) => json_response(StatusCode::OK, &view(&held, true)),
+                Some(held) => {
+                    let deliveries = deliveries(gateway, &held).await?;
+                    json_response(StatusCode::OK, &view(&held, Some(deliveries)))
+                }
                 None => Err(GatewayError::client(ErrorKind::NotFound)),
             }
         }
@@ -120,17 +120,35 @@ async fn post(
         from: ErrorSource::Client,
     };
     let body = read_limited(body, limits, None).await?;
-    let halts = Arc::clone(&gateway.halts);
+    let worker = Arc::clone(gateway);
     let accepted = tokio::task::spawn_blocking(move || {
-        halts.accept(&body, Received::Posted, Timestamp::now())
+        let held = worker
+            .halts
+            .accept(&body, Received::Posted, Timestamp::now())?;
+        // Queued for the customers, durably, before the 201.
+        super::notifications::propagate(&worker, &held)?;
+        Ok::<_, GatewayError>(held)
     })
     .await
     .map_err(|e| internal(format!("halt task failed: {e}")))??;
-    json_response(StatusCode::CREATED, &view(&accepted, true))
+    let deliveries = deliveries(gateway, &accepted).await?;
+    json_response(StatusCode::CREATED, &view(&accepted, Some(deliveries)))
 }
 
-/// A notice as the API shows it; `full` adds the signed form.
-fn view(held: &InForce, full: bool) -> Value {
+/// Every delivery of a notice to a customer, with its acknowledgement or
+/// why not yet (as `cragate recall status` shows it).
+async fn deliveries(gateway: &Gateway, held: &InForce) -> Result<Value, GatewayError> {
+    let outbox = Arc::clone(&gateway.recall.outbox);
+    let id = notification_id(&held.notice.issuer, held.notice.sequence);
+    let found = tokio::task::spawn_blocking(move || status(outbox.as_ref(), &id))
+        .await
+        .map_err(|e| internal(format!("outbox task failed: {e}")))?
+        .map_err(|e| internal(format!("recall outbox: {e}")))?;
+    serde_json::to_value(found.deliveries).map_err(|e| internal(e.to_string()))
+}
+
+/// A notice as the API shows it; with `deliveries`, also the signed form.
+fn view(held: &InForce, deliveries: Option<Value>) -> Value {
     let notice: Value = serde_json::from_str(&held.stored.payload).unwrap_or(Value::Null);
     let mut out = json!({
         "issuer": held.notice.issuer,
@@ -143,12 +161,12 @@ fn view(held: &InForce, full: bool) -> Value {
         "ledger_index": held.stored.ledger_index,
         "notice": notice,
     });
-    if full && let Value::Object(fields) = &mut out {
+    if let Some(deliveries) = deliveries
+        && let Value::Object(fields) = &mut out
+    {
         let signed: Value = serde_json::from_str(&held.stored.signed).unwrap_or(Value::Null);
         fields.insert("signed".into(), signed);
-        // Deliveries to customers and their acknowledgements: filled by
-        // the propagation part (outbox, webhooks), which is not built yet.
-        fields.insert("deliveries".into(), json!([]));
+        fields.insert("deliveries".into(), deliveries);
     }
     out
 }

@@ -19,6 +19,7 @@ pub mod admin;
 pub mod artifacts;
 pub mod halts;
 pub mod listings;
+pub mod notifications;
 pub mod ops;
 
 use std::future::Future;
@@ -107,6 +108,12 @@ pub enum Route<'a> {
     Ledger(LedgerRead),
     /// `POST /v1/admin/ledger/supply-links`: a supply recorded (admin).
     SupplyLink,
+    /// `GET /v1/notifications/feed?after=N`: a customer's notifications,
+    /// opened by its own bearer token.
+    NotificationFeed,
+    /// `POST /v1/notifications`: a supplier's notification, authenticated
+    /// by its Standard Webhooks signature.
+    Notification,
     /// The halt API under `/v1/halts` (admin).
     Halts(halts::HaltRoute),
     /// A product route: its rule, what its path captured, and the path in
@@ -132,6 +139,9 @@ impl Route<'_> {
             Self::Ops(ops) => ops.access(),
             Self::Ledger(_) | Self::SupplyLink | Self::Halts(_) => Access::Admin,
             Self::Product { .. } | Self::BadPath(_) | Self::Unknown => Access::Open,
+            // Each customer's feed token is checked by the route itself.
+            // Suppliers authenticate by their webhook signature.
+            Self::NotificationFeed | Self::Notification => Access::Open,
         }
     }
 
@@ -140,6 +150,7 @@ impl Route<'_> {
         match self {
             Self::Ops(_) => "ops",
             Self::Ledger(_) | Self::SupplyLink => "admin-ledger",
+            Self::NotificationFeed | Self::Notification => "notifications",
             Self::Halts(_) => "halts",
             Self::Product { rule, .. } => match rule.kind {
                 RouteKind::ListingSubmission => "listing-submission",
@@ -217,6 +228,8 @@ async fn dispatch(
         Route::Ops(which) => ops::serve(gateway, which).await,
         Route::Ledger(read) => admin::serve(gateway, request.uri(), read).await,
         Route::SupplyLink => admin::record_supply(gateway, request).await,
+        Route::NotificationFeed => notifications::feed(gateway, &request).await,
+        Route::Notification => notifications::post(gateway, request).await,
         Route::Halts(which) => halts::serve(gateway, which, request).await,
         Route::Unknown => Err(GatewayError::client(ErrorKind::NoRoute {
             method: request.method().clone(),
@@ -305,6 +318,12 @@ pub fn route<'a>(rules: &'a [RouteRule], method: &Method, path: &str) -> Route<'
         if let Some(read) = path.strip_prefix(LEDGER_API).and_then(LedgerRead::parse) {
             return Route::Ledger(read);
         }
+        if path == notifications::FEED_PATH {
+            return Route::NotificationFeed;
+        }
+    }
+    if method == Method::POST && path == notifications::NOTIFICATIONS_PATH {
+        return Route::Notification;
     }
     if method == Method::POST && path.strip_prefix(LEDGER_API) == Some("supply-links") {
         return Route::SupplyLink;

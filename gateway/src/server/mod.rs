@@ -122,6 +122,14 @@ impl Gateway {
             config.ledger.as_deref(),
             config.ledger_key.as_deref(),
         ))?;
+        if let Some(supplier) = config.partners.suppliers.iter().find(|s| s.feed.is_some()) {
+            anyhow::bail!(
+                "[[suppliers]] {:?} has feed = URL, but polling a supplier's feed is not implemented in this version: remove feed (the supplier can push to POST /v1/notifications instead)",
+                supplier.id
+            );
+        }
+        let recall = crate::recall::Recall::open(&config.data_dir, &config.partners)
+            .context("cannot open the recall outbox")?;
         let policy = Arc::new(policy);
         // Halts in force live beside the ledger: in the shared database
         // when the ledger is in one (every node sees every halt), else in
@@ -150,6 +158,7 @@ impl Gateway {
                 .context("cannot start the watch on the shared halts")?;
         }
         Ok(Self {
+            recall: Arc::new(recall),
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
             listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),
@@ -199,6 +208,27 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
         gateway.accepted.len(),
         gateway.config.workers,
     );
+    eprintln!(
+        "cragate: recall: {} customers, {} suppliers, {} deliveries in the outbox",
+        gateway.recall.customers().len(),
+        gateway.recall.suppliers.len(),
+        gateway.recall.outbox.len().unwrap_or(0),
+    );
+    // A notice put in force just before a crash may not have been queued
+    // for the customers yet: queue every notice in force again (a delivery
+    // already in the outbox is not added twice).
+    for held in gateway.halts.view().iter() {
+        if let Err(error) = crate::routes::notifications::propagate(&gateway, held) {
+            eprintln!(
+                "cragate: recall: cannot queue {}/{}: {error}",
+                held.notice.issuer, held.notice.sequence
+            );
+        }
+    }
+    // The delivery worker runs on this loop, beside the signal handling:
+    // it only waits on the network and hands commits to blocking threads.
+    let deliverer = Arc::new(gateway.recall.deliverer(Arc::clone(&gateway.appender)));
+    let delivering = tokio::spawn(deliverer.run());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (exited, mut first_exit) = tokio::sync::mpsc::unbounded_channel();
     let connections = Arc::new(Semaphore::new(gateway.config.limits.max_connections));
@@ -232,6 +262,7 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
     }
     eprintln!("cragate: shutting down: no new connections; finishing requests in flight");
     let _ = stop.send(true);
+    delivering.abort();
     tokio::task::spawn_blocking(move || {
         let mut result = Ok(());
         for worker in workers {
