@@ -128,8 +128,17 @@ impl Gateway {
                 supplier.id
             );
         }
-        let recall = crate::recall::Recall::open(&config.data_dir, &config.partners)
-            .context("cannot open the recall outbox")?;
+        // The outbox lives beside the ledger too: one outbox in the shared
+        // database for every node (each delivery claimed by one node), or
+        // recall.redb in the data directory.
+        let recall = match ledger.database() {
+            Some(database) => crate::recall::Recall::with_outbox(
+                Arc::new(crate::recall::pg_outbox::PgOutbox::new(database)),
+                &config.partners,
+            ),
+            None => crate::recall::Recall::open(&config.data_dir, &config.partners)
+                .context("cannot open the recall outbox")?,
+        };
         let policy = Arc::new(policy);
         // Halts in force live beside the ledger: in the shared database
         // when the ledger is in one (every node sees every halt), else in
