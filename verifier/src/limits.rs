@@ -118,3 +118,15 @@ pub const MAX_PRESUMPTION_LIST_BYTES: usize = 1024 * 1024;
 /// The JSON budget of a notified-body list.
 pub const NOTIFIED_BODY_LIST_JSON: JsonBudget =
     JsonBudget::new("notified-body list", MAX_NOTIFIED_BODY_LIST_BYTES);
+
+/// Largest OCI manifest or image index accepted, in bytes: CNCF
+/// distribution refuses manifests over 4 MiB, so no registry serves more.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The budgets an OCI manifest or index is read under.
+pub const MANIFEST_JSON: JsonBudget = JsonBudget::new("OCI manifest", MAX_MANIFEST_BYTES);
+
+/// Most layers of a signature or attestation manifest that are verified:
+/// cosign appends one layer per signature, and images signed by more than
+/// a few parties are rare; every layer costs a full Sigstore verification.
+pub const MAX_SIGNATURE_LAYERS: usize = 32;

@@ -8,6 +8,7 @@
 
 mod error;
 mod evaluate;
+mod oci;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use x509_cert::Certificate;
 use x509_cert::der::DecodePem;
 
 pub use error::{PolicyError, PolicyErrors};
+pub use oci::OciRepository;
 pub use parse::{POLICY_FORMAT, PolicyDraft, Reference, ReferenceKind};
 
 use crate::applicability::Enforce;
@@ -205,6 +207,7 @@ pub struct Policy {
     keys: Vec<ManagedKey>,
     x509_anchors: Vec<Certificate>,
     manufacturers: Vec<ManufacturerTrust>,
+    oci_repositories: Vec<OciRepository>,
 }
 
 impl PolicyDraft {
@@ -230,6 +233,7 @@ impl PolicyDraft {
             keys: Vec::new(),
             x509_anchors: Vec::new(),
             manufacturers: Vec::new(),
+            oci_repositories: self.oci_repositories.clone(),
         };
         let mut keys_by_path = BTreeMap::new();
         for reference in &self.references {
