@@ -37,6 +37,18 @@ pub struct RawConfig {
     /// Route rules for an HTTP upstream.
     #[serde(default)]
     pub routes: Vec<RawRoute>,
+    /// The OCI registry fronted under `/v2/`.
+    pub oci: Option<RawOci>,
+}
+
+/// `[oci]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOci {
+    /// `http(s)://HOST:PORT` of the registry.
+    pub upstream: Spanned<String>,
+    /// File with `basic USER:PASSWORD` or `bearer TOKEN`.
+    pub credentials_file: Option<Spanned<String>>,
 }
 
 /// `[tls]`.

@@ -10,5 +10,6 @@ pub mod budget;
 pub mod error;
 pub mod files;
 pub mod limits;
+pub mod oci_error;
 pub mod offload;
 pub mod path;

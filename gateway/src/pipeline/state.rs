@@ -50,4 +50,6 @@ pub struct Gateway {
     pub temp_dir: PathBuf,
     /// How administrators authenticate.
     pub admin: AdminAuth,
+    /// The OCI registry gate, when `[oci]` is configured.
+    pub oci: Option<super::oci::OciGate>,
 }

@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod artifacts;
 pub mod listings;
+pub mod oci;
 pub mod ops;
 
 use std::future::Future;
@@ -155,6 +156,14 @@ pub async fn handle(
     connection: Connection,
     request: Request<Incoming>,
 ) -> Response<Body> {
+    if let Some(gate) = &gateway.oci {
+        let path = request.uri().path();
+        if path == "/v2" || path.starts_with("/v2/") {
+            let response = oci::serve(&gateway, gate, request, connection.peer).await;
+            gateway.metrics.request("oci", response.status().as_u16());
+            return response;
+        }
+    }
     let route = route(
         &gateway.config.routes,
         request.method(),

@@ -22,8 +22,10 @@ use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
 use crate::pipeline::index::AcceptedIndex;
 use crate::pipeline::metrics::Metrics;
+use crate::pipeline::oci::OciGate;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
+use crate::upstream::oci::OciUpstream;
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
 
 /// The ledger as the gateway uses it: one handle for reads, the
@@ -107,7 +109,15 @@ impl Gateway {
             config.ledger.as_deref(),
             config.ledger_key.as_deref(),
         ))?;
+        let oci = match &config.oci {
+            None => None,
+            Some(oci) => Some(OciGate::new(OciUpstream::new(
+                oci,
+                limits.upstream_timeout,
+            )?)),
+        };
         Ok(Self {
+            oci,
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),
             listing_budget: ByteBudget::new(limits.max_listing_bytes_in_flight),

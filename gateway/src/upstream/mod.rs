@@ -8,6 +8,7 @@
 
 pub mod file;
 pub mod http;
+pub mod oci;
 pub mod verified;
 
 use ::http::Response;

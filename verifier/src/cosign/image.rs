@@ -348,3 +348,37 @@ fn fail(id: &'static str, article: &'static str, detail: impl Into<String>) -> I
         detail: detail.into(),
     }
 }
+
+/// The check id of one platform of an index.
+const CHECK_PLATFORM: &str = "oci.platform";
+
+impl ImageVerdict {
+    /// An index's verdict with one check per platform manifest: the index
+    /// passes only if its own checks and every platform's pass.
+    pub fn with_platforms(mut self, platforms: &[(Digest, &ImageVerdict)], mode: Mode) -> Self {
+        for (digest, verdict) in platforms {
+            self.checks.push(match verdict.first_failure() {
+                None => pass(
+                    CHECK_PLATFORM,
+                    "Art. 20(1)",
+                    format!("platform manifest {digest} passes"),
+                ),
+                Some(failure) => fail(
+                    CHECK_PLATFORM,
+                    failure.article,
+                    format!(
+                        "platform manifest {digest} fails {}: {}",
+                        failure.id, failure.detail
+                    ),
+                ),
+            });
+        }
+        let failed = self.checks.iter().any(|c| c.result == Outcome::Fail);
+        self.decision = match (failed, mode) {
+            (false, _) => Decision::Allow,
+            (true, Mode::Audit) => Decision::Warn,
+            (true, _) => Decision::Deny,
+        };
+        self
+    }
+}
