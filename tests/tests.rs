@@ -15,6 +15,8 @@ mod cra_check;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;
+mod oci;
+mod oci_util;
 mod pipeline;
 mod postgres_util;
 mod readme;
