@@ -67,6 +67,9 @@ pub enum OciPath {
 impl OciPath {
     /// Parses a path below `/v2/`; `None` for anything else.
     pub fn parse(path: &str) -> Option<Self> {
+        if path == "/v2" {
+            return Some(Self::Base);
+        }
         let rest = path.strip_prefix("/v2/")?;
         if rest.is_empty() {
             return Some(Self::Base);
@@ -287,6 +290,7 @@ mod tests {
     fn paths_name_repository_and_reference() {
         let digest = format!("sha256:{}", "ab".repeat(32));
         assert_eq!(OciPath::parse("/v2/"), Some(OciPath::Base));
+        assert_eq!(OciPath::parse("/v2"), Some(OciPath::Base));
         assert_eq!(
             OciPath::parse("/v2/acme/cam/manifests/v1.0"),
             Some(OciPath::Manifest {
