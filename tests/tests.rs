@@ -19,6 +19,8 @@ mod halt_util;
 mod ledger;
 mod ledger_crash;
 mod ledger_stores;
+mod oci;
+mod oci_util;
 mod outbox_stores;
 mod pipeline;
 mod postgres_util;

@@ -11,6 +11,7 @@
 pub mod applicability;
 pub mod catalog;
 pub mod ce;
+pub mod cosign;
 pub mod digest;
 pub mod doc;
 pub mod evidence;

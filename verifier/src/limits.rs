@@ -150,3 +150,14 @@ pub const MAX_HALT_SCOPE_ITEMS: usize = 1024;
 /// Longest `reason` of a halt notice, in bytes: a sentence or a paragraph;
 /// the advisory it references holds the detail.
 pub const MAX_HALT_REASON_BYTES: usize = 4096;
+/// Largest OCI manifest or image index accepted, in bytes: CNCF
+/// distribution refuses manifests over 4 MiB, so no registry serves more.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The budgets an OCI manifest or index is read under.
+pub const MANIFEST_JSON: JsonBudget = JsonBudget::new("OCI manifest", MAX_MANIFEST_BYTES);
+
+/// Most layers of a signature or attestation manifest that are verified:
+/// cosign appends one layer per signature, and images signed by more than
+/// a few parties are rare; every layer costs a full Sigstore verification.
+pub const MAX_SIGNATURE_LAYERS: usize = 32;

@@ -163,7 +163,7 @@ fn bundle_from_value(value: &Value) -> Result<Bundle, String> {
 
 /// Tries every trusted root and every signer the policy ties to
 /// `manufacturer`; on failure, reports the most specific reason.
-fn verify_bundle(
+pub(crate) fn verify_bundle(
     policy: &Policy,
     manufacturer: Option<&str>,
     bundle: &Bundle,
@@ -239,7 +239,7 @@ fn specificity(error: &VerifyError) -> u8 {
     }
 }
 
-fn signer_name(verified: &VerifiedBundle) -> String {
+pub(crate) fn signer_name(verified: &VerifiedBundle) -> String {
     match verified.signer() {
         Signer::Certificate(certificate) => certificate.identity.clone(),
         Signer::Key { key_digest } => format!("managed key {key_digest}"),

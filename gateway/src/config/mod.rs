@@ -7,6 +7,7 @@
 //! 127.0.0.1:8080, state under `./cragate-data/`, a file catalog under
 //! `./cragate-data/catalog`, the shipped app-store policy.
 
+pub mod oci;
 pub mod partners;
 pub mod pattern;
 pub mod policies;
@@ -24,8 +25,9 @@ use toml::Spanned;
 
 use crate::http::auth::{BearerToken, MAX_TOKEN_FILE_BYTES};
 use crate::http::limits::Limits;
+pub use oci::{OciConfig, OciCredentials};
 use pattern::{Capture, PathPattern};
-use raw::{RawAdmin, RawConfig, RawLimits, RawRoute};
+use raw::{RawAdmin, RawConfig, RawLimits, RawOci, RawRoute};
 use rules::{RouteKind, RouteRule, native_rules};
 
 /// Default listen address.
@@ -68,6 +70,8 @@ pub struct Config {
     /// `[[customers]]` and `[[suppliers]]`: who halt notices go to and
     /// come from.
     pub partners: partners::Partners,
+    /// The OCI registry fronted under `/v2/`, if any.
+    pub oci: Option<OciConfig>,
 }
 
 /// The upstream.
@@ -225,6 +229,7 @@ impl Validator {
         };
         let admin = self.admin(raw.admin.as_ref());
         let partners = self.partners(&raw.customers, &raw.suppliers);
+        let oci = raw.oci.as_ref().and_then(|oci| self.oci(oci));
         match (listen, upstream) {
             (Some(listen), Some(upstream)) if self.errors.is_empty() => Ok(Config {
                 listen,
@@ -240,6 +245,7 @@ impl Validator {
                 limits,
                 routes,
                 partners,
+                oci,
             }),
             _ => {
                 self.errors.sort_by_key(|e| e.line);
@@ -338,6 +344,43 @@ impl Validator {
             );
         }
         Some(UpstreamConfig::Http(uri))
+    }
+
+    /// `[oci]`: the registry's base URI and, if named, its credentials.
+    fn oci(&mut self, raw: &RawOci) -> Option<OciConfig> {
+        let line = self.line(raw.upstream.span().start);
+        let upstream = match self.upstream(raw.upstream.get_ref(), line)? {
+            UpstreamConfig::Http(uri) => uri,
+            UpstreamConfig::Dir(_) => {
+                return self.fail(
+                    line,
+                    "[oci] upstream must be http(s)://HOST:PORT".to_owned(),
+                );
+            }
+        };
+        let credentials = match &raw.credentials_file {
+            None => None,
+            Some(file) => {
+                let line = self.line(file.span().start);
+                let path = self.in_file(file.get_ref());
+                let content = match crate::http::files::read_file_limited(
+                    &path,
+                    oci::MAX_CREDENTIALS_FILE_BYTES,
+                    "OCI credentials file",
+                ) {
+                    Ok(content) => content,
+                    Err(error) => return self.fail(line, format!("{error:#}")),
+                };
+                match OciCredentials::parse(&content) {
+                    Ok(credentials) => Some(credentials),
+                    Err(error) => return self.fail(line, format!("{}: {error}", path.display())),
+                }
+            }
+        };
+        Some(OciConfig {
+            upstream,
+            credentials,
+        })
     }
 
     fn admin(&mut self, raw: Option<&RawAdmin>) -> AdminConfig {

@@ -43,6 +43,18 @@ pub struct RawConfig {
     /// Who supplies us, and may tell us of halt notices.
     #[serde(default)]
     pub suppliers: Vec<super::partners::RawSupplier>,
+    /// The OCI registry fronted under `/v2/`.
+    pub oci: Option<RawOci>,
+}
+
+/// `[oci]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOci {
+    /// `http(s)://HOST:PORT` of the registry.
+    pub upstream: Spanned<String>,
+    /// File with `basic USER:PASSWORD` or `bearer TOKEN`.
+    pub credentials_file: Option<Spanned<String>>,
 }
 
 /// `[tls]`.

@@ -116,6 +116,24 @@ pub enum ErrorKind {
     /// The policy denies the listing.
     #[error("the listing is rejected by policy {}", .0.policy().name)]
     Rejected(Box<Verdict>),
+    /// An OCI manifest the policy refuses (403 with the OCI error body).
+    #[error("{}", super::oci_error::image_denial_message(.0))]
+    ImageDenied(Box<cragate_verifier::cosign::ImageVerdict>),
+    /// A blob that no allowed manifest of its repository names.
+    #[error(
+        "blob {digest} is not part of a manifest cragate allowed in this repository; pull the image by its tag or manifest digest first"
+    )]
+    BlobNotAllowed {
+        /// The blob's digest as asked.
+        digest: Excerpt,
+    },
+    /// An image under a halt notice: refused on the registry API with 403
+    /// and the OCI error body, worded as the 451 a listing would get.
+    #[error("unavailable for legal reasons (451): {0}")]
+    ImageHalted(String),
+    /// A request the OCI route does not serve yet.
+    #[error("{0}")]
+    OciUnsupported(&'static str),
     /// No accepted listing references this artifact.
     #[error("no accepted listing references {digest}")]
     NotReferenced {
@@ -353,6 +371,10 @@ impl GatewayError {
                 StatusCode::CONFLICT
             }
             ErrorKind::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ErrorKind::ImageDenied(_)
+            | ErrorKind::ImageHalted(_)
+            | ErrorKind::BlobNotAllowed { .. } => StatusCode::FORBIDDEN,
+            ErrorKind::OciUnsupported(_) => StatusCode::METHOD_NOT_ALLOWED,
             ErrorKind::Busy { .. } | ErrorKind::Ledger(_) => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Unreachable(_) | ErrorKind::Status { .. } => StatusCode::BAD_GATEWAY,
             ErrorKind::Storage(_) | ErrorKind::LedgerRead(_) | ErrorKind::Internal(_) => {
@@ -408,6 +430,10 @@ impl GatewayError {
             ErrorKind::Busy { .. } => "busy",
             ErrorKind::Rejected(_) => "listing-rejected",
             ErrorKind::NotReferenced { .. } => "artifact-not-referenced",
+            ErrorKind::ImageDenied(_) => "image-denied",
+            ErrorKind::ImageHalted(_) => "image-halted",
+            ErrorKind::BlobNotAllowed { .. } => "blob-not-allowed",
+            ErrorKind::OciUnsupported(_) => "oci-unsupported",
             ErrorKind::DigestMismatch { .. } => "digest-mismatch",
             ErrorKind::SizeMismatch { .. } => "size-mismatch",
             ErrorKind::RangeNotSatisfiable { .. } => "range-not-satisfiable",

@@ -13,6 +13,7 @@ pub mod cloudevent;
 pub mod error;
 pub mod files;
 pub mod limits;
+pub mod oci_error;
 pub mod offload;
 pub mod pace;
 pub mod path;

@@ -35,6 +35,7 @@ pub mod halt;
 pub mod index;
 pub mod judge;
 pub mod metrics;
+pub mod oci;
 pub mod record;
 pub mod state;
 
@@ -63,6 +64,13 @@ pub trait DecisionSink: Send + Sync + std::fmt::Debug {
     fn record<'a>(
         &'a self,
         record: DecisionRecord<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>>;
+
+    /// Records the verdict on one OCI manifest durably; an error denies.
+    fn image<'a>(
+        &'a self,
+        verdict: &'a cragate_verifier::cosign::ImageVerdict,
+        peer: Option<std::net::SocketAddr>,
     ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>>;
 
     /// Records the inbound supply of a listing that was stored.

@@ -18,6 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use cragate_verifier::Digest;
+use cragate_verifier::cosign::ImageVerdict;
 use cragate_verifier::evidence::Listing;
 use cragate_verifier::verdict::Verdict;
 use futures_util::future::try_join_all;
@@ -146,6 +147,18 @@ impl DecisionSink for LedgerSink {
         })
     }
 
+    fn image<'a>(
+        &'a self,
+        verdict: &'a ImageVerdict,
+        peer: Option<SocketAddr>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), GatewayError>> + Send + 'a>> {
+        Box::pin(async move {
+            let submissions = image_submissions(verdict, peer)
+                .map_err(|e| GatewayError::gateway(ErrorKind::Ledger(e.into())))?;
+            self.append_all(submissions).await
+        })
+    }
+
     fn supplied<'a>(
         &'a self,
         link: &'a SupplyLink,
@@ -205,6 +218,65 @@ fn submissions(record: &DecisionRecord<'_>) -> Result<Vec<Submission>, String> {
             report,
         )?,
     ])
+}
+
+/// The entries of an OCI manifest's verdict, like a listing's: the
+/// decision (the product named after the repository, the release being
+/// the manifest digest, which is also the evidence) and the verdict as a
+/// verification report.
+fn image_submissions(
+    verdict: &ImageVerdict,
+    peer: Option<SocketAddr>,
+) -> Result<Vec<Submission>, String> {
+    let time = verdict.evaluated_at;
+    let product = image_product_id(&verdict.repository).map_err(|e| format!("product id: {e}"))?;
+    let report = serde_json::to_vec(verdict).map_err(|e| e.to_string())?;
+    let decision = Entry {
+        time,
+        body: EntryBody::Decision {
+            product: product.clone(),
+            release: Some(verdict.manifest_digest.to_string()),
+            verdict: verdict.decision,
+            policy: verdict.policy_digest,
+            evidence: vec![verdict.manifest_digest],
+            client: Client {
+                identity: None,
+                address: peer.map_or_else(|| "unknown".to_owned(), |peer| peer.to_string()),
+            },
+            support_end: None,
+        },
+    };
+    let document = Entry {
+        time,
+        body: EntryBody::Document {
+            product,
+            document: DocumentKind::VerificationReport,
+            digest: Digest::of(&report),
+            size: u64::try_from(report.len()).unwrap_or(u64::MAX),
+            media_type: IMAGE_VERDICT_MEDIA_TYPE.to_owned(),
+            support_end: None,
+        },
+    };
+    Ok(vec![
+        Submission::new(decision).map_err(|e| e.to_string())?,
+        Submission::document(document, report).map_err(|e| e.to_string())?,
+    ])
+}
+
+/// Media type of an archived image verdict.
+pub const IMAGE_VERDICT_MEDIA_TYPE: &str = "application/vnd.cragate.image-verdict.v1+json";
+
+/// The product id an OCI repository is recorded under: `oci.` and the
+/// repository name with `/` written as `_` (a product id has no `/`),
+/// cut to the product id's length.
+pub fn image_product_id(repository: &str) -> Result<ProductId, String> {
+    let mut id: String = format!("oci.{repository}")
+        .chars()
+        .map(|c| if c == '/' { '_' } else { c })
+        .collect();
+    id.truncate(cragate_verifier::evidence::MAX_PRODUCT_ID_BYTES);
+    id.parse()
+        .map_err(|e: cragate_verifier::evidence::ProductIdError| e.to_string())
 }
 
 /// What the ledger keeps of the listing: its bytes, or for a refused one

@@ -67,4 +67,6 @@ pub struct Gateway {
     /// Halt notices in force, checked on every product request after the
     /// verdict cache.
     pub halts: Arc<Halts>,
+    /// The OCI registry gate, when `[oci]` is configured.
+    pub oci: Option<super::oci::OciGate>,
 }

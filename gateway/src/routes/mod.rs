@@ -20,6 +20,7 @@ pub mod artifacts;
 pub mod halts;
 pub mod listings;
 pub mod notifications;
+pub mod oci;
 pub mod ops;
 
 use std::future::Future;
@@ -173,6 +174,14 @@ pub async fn handle(
     connection: Connection,
     mut request: Request<Incoming>,
 ) -> Response<Body> {
+    if let Some(gate) = &gateway.oci {
+        let path = request.uri().path();
+        if path == "/v2" || path.starts_with("/v2/") {
+            let response = oci::serve(&gateway, gate, request, connection.peer).await;
+            gateway.metrics.request("oci", response.status().as_u16());
+            return response;
+        }
+    }
     let head = request.method() == Method::HEAD;
     let route = route(
         &gateway.config.routes,

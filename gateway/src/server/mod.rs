@@ -24,10 +24,12 @@ use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
 use crate::pipeline::index::{AcceptedIndex, Reference, references};
 use crate::pipeline::metrics::Metrics;
+use crate::pipeline::oci::OciGate;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
 use crate::recall::pg_halts::PgHaltStore;
 use crate::recall::{HALT_POLL_INTERVAL, HaltStore, Halts, RedbHaltStore};
+use crate::upstream::oci::OciUpstream;
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
 
 /// The halt store's file in the data directory.
@@ -166,7 +168,15 @@ impl Gateway {
             Halts::watch(&halts, HALT_POLL_INTERVAL)
                 .context("cannot start the watch on the shared halts")?;
         }
+        let oci = match &config.oci {
+            None => None,
+            Some(oci) => Some(OciGate::new(OciUpstream::new(
+                oci,
+                limits.upstream_timeout,
+            )?)),
+        };
         Ok(Self {
+            oci,
             recall: Arc::new(recall),
             cache: VerdictCache::new(limits.verdict_cache_entries),
             digests: DigestMemo::default(),

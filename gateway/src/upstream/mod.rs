@@ -3,11 +3,12 @@
 //!
 //! The set is closed and known at start, so it is an enum rather than a
 //! trait object: the embedded [`FileCatalog`] (the default) and an
-//! [`HttpUpstream`] fronted through route rules. An OCI registry upstream is
-//! planned as a third variant.
+//! [`HttpUpstream`] fronted through route rules. The OCI registry of `[oci]`
+//! ([`oci::OciUpstream`]) sits beside it, serving `/v2/` only.
 
 pub mod file;
 pub mod http;
+pub mod oci;
 pub mod verified;
 
 use ::http::Response;

@@ -86,6 +86,19 @@ impl Subject {
     }
 }
 
+impl Subject {
+    /// A subject named `name` whose SHA-256 is `hex` (an OCI manifest
+    /// digest without its `sha256:` prefix).
+    pub fn with_sha256(name: impl Into<String>, hex: &str) -> Self {
+        Self {
+            name: name.into(),
+            digest: SubjectDigest {
+                sha256: hex.to_owned(),
+            },
+        }
+    }
+}
+
 impl Statement {
     /// `https://in-toto.io/Statement/v1`.
     pub const TYPE: &'static str = "https://in-toto.io/Statement/v1";

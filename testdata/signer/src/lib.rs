@@ -12,6 +12,7 @@ pub mod identity;
 pub mod instance;
 pub mod keys;
 pub mod merkle;
+pub mod oci;
 pub mod rekor;
 pub mod sct;
 

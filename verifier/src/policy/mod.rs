@@ -10,6 +10,7 @@ mod error;
 mod evaluate;
 mod halt_compile;
 mod importer;
+mod oci;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use x509_cert::der::DecodePem;
 
 pub use error::{PolicyError, PolicyErrors};
 pub use importer::ImporterDetails;
+pub use oci::OciRepository;
 pub use parse::{POLICY_FORMAT, PolicyDraft, Reference, ReferenceKind};
 
 use crate::applicability::Enforce;
@@ -243,6 +245,7 @@ pub struct Policy {
     x509_anchors: Vec<Certificate>,
     manufacturers: Vec<ManufacturerTrust>,
     halt_issuers: Vec<HaltIssuer>,
+    oci_repositories: Vec<OciRepository>,
 }
 
 impl PolicyDraft {
@@ -269,6 +272,7 @@ impl PolicyDraft {
             x509_anchors: Vec::new(),
             manufacturers: Vec::new(),
             halt_issuers: Vec::new(),
+            oci_repositories: self.oci_repositories.clone(),
         };
         let mut keys_by_path = BTreeMap::new();
         for reference in &self.references {

@@ -105,6 +105,7 @@ pub struct PolicyDraft {
     pub(crate) references: Vec<Reference>,
     pub(crate) manufacturers: Vec<ManufacturerDraft>,
     pub(crate) halt_issuers: Vec<HaltIssuerDraft>,
+    pub(crate) oci_repositories: Vec<super::OciRepository>,
 }
 
 impl PolicyDraft {
@@ -129,11 +130,14 @@ impl PolicyDraft {
         let mut reader = Reader {
             sink,
             draft: Self::empty(file, text),
+            oci_spans: Vec::new(),
         };
         if syntax_errors.is_empty() {
             reader.root(root.get_ref());
         }
-        let Reader { mut sink, draft } = reader;
+        let Reader {
+            mut sink, draft, ..
+        } = reader;
         if sink.errors.is_empty() {
             Ok(draft)
         } else {
@@ -166,6 +170,7 @@ impl PolicyDraft {
             references: Vec::new(),
             manufacturers: Vec::new(),
             halt_issuers: Vec::new(),
+            oci_repositories: Vec::new(),
         }
     }
 }
@@ -173,6 +178,8 @@ impl PolicyDraft {
 struct Reader<'t> {
     sink: Sink<'t>,
     draft: PolicyDraft,
+    /// Where each `[[oci.repositories]]` table is, for later errors.
+    oci_spans: Vec<Range<usize>>,
 }
 
 impl Reader<'_> {
@@ -294,6 +301,13 @@ impl Reader<'_> {
                 "manufacturers" => self.manufacturers(value),
                 "halt_issuers" => self.halt_issuers(value),
                 "importer" => self.importer(value),
+                "oci" => self.table(value, "oci", |r, k, v| match k {
+                    "repositories" => {
+                        r.oci_repositories(v);
+                        Some(())
+                    }
+                    _ => None,
+                }),
                 "overrides" => self.table(value, "overrides", |r, k, v| r.override_table(k, v)),
                 other => self.error(
                     key.span(),
@@ -314,6 +328,7 @@ impl Reader<'_> {
                 self.sink.at(offset, problem);
             }
         }
+        self.check_oci_manufacturers();
         if !format_seen {
             self.sink.at(0, format!("add format = {POLICY_FORMAT:?}"));
         }
@@ -480,6 +495,75 @@ impl Reader<'_> {
                 self.error(item.span(), "each [[manufacturers]] needs a name");
             }
             self.draft.manufacturers.push(draft);
+        }
+    }
+
+    /// `[[oci.repositories]]`: `name` and `manufacturer` are required.
+    fn oci_repositories(&mut self, value: &Value<'_>) {
+        let DeValue::Array(items) = value.get_ref() else {
+            self.error(
+                value.span(),
+                "oci.repositories must be an array of tables ([[oci.repositories]])",
+            );
+            return;
+        };
+        for item in items.iter() {
+            let mut rule = super::OciRepository {
+                name: String::new(),
+                manufacturer: String::new(),
+                attestations: Vec::new(),
+            };
+            self.table(item, "oci.repositories", |r, k, v| match k {
+                "name" => r.string(v).map(|n| rule.name = n),
+                "manufacturer" => r.string(v).map(|m| rule.manufacturer = m),
+                "attestations" => r.strings(v).map(|types| {
+                    rule.attestations = types.into_iter().map(Spanned::into_inner).collect();
+                }),
+                _ => None,
+            });
+            if rule.name.trim().is_empty() {
+                self.error(
+                    item.span(),
+                    "each [[oci.repositories]] needs a name (a glob over repository names)",
+                );
+            }
+            if rule.manufacturer.trim().is_empty() {
+                self.error(
+                    item.span(),
+                    "each [[oci.repositories]] needs a manufacturer (a [[manufacturers]] entry)",
+                );
+            }
+            self.oci_spans.push(item.span());
+            self.draft.oci_repositories.push(rule);
+        }
+    }
+
+    /// Each `[[oci.repositories]]` manufacturer must be a `[[manufacturers]]` entry.
+    fn check_oci_manufacturers(&mut self) {
+        let known: Vec<String> = self
+            .draft
+            .manufacturers
+            .iter()
+            .map(|m| crate::doc::normalise(&m.name))
+            .collect();
+        let unknown: Vec<(Range<usize>, String)> = self
+            .draft
+            .oci_repositories
+            .iter()
+            .zip(&self.oci_spans)
+            .filter(|(rule, _)| {
+                !rule.manufacturer.trim().is_empty()
+                    && !known.contains(&crate::doc::normalise(&rule.manufacturer))
+            })
+            .map(|(rule, span)| (span.clone(), rule.manufacturer.clone()))
+            .collect();
+        for (span, name) in unknown {
+            self.error(
+                span,
+                format!(
+                    "[[oci.repositories]] names manufacturer {name:?}, which no [[manufacturers]] entry defines"
+                ),
+            );
         }
     }
 

@@ -222,3 +222,29 @@ fn an_importer_without_contact_or_outside_the_union_is_refused() {
     assert!(messages.iter().any(|m| m.contains("union_states")));
     assert!(messages.iter().any(|m| m.contains("\"fax\"")));
 }
+
+#[test]
+fn oci_repositories_name_a_manufacturer_entry() {
+    let head = "format = \"cragate.policy/v1\"\nname = \"x\"\n\
+        [[manufacturers]]\nname = \"ACME Devices GmbH\"\n";
+    let good = format!(
+        "{head}[[oci.repositories]]\nname = \"acme/*\"\nmanufacturer = \"ACME Devices GmbH\"\n\
+         attestations = [\"https://cragate.dev/doc/v1\"]\n"
+    );
+    let policy = compile(&good).unwrap();
+    let rule = policy.oci_repository("acme/cam").unwrap();
+    assert_eq!(rule.attestations, vec!["https://cragate.dev/doc/v1"]);
+    assert!(policy.oci_repository("other/cam").is_none());
+    let unknown = format!(
+        "{head}[[oci.repositories]]\nname = \"acme/*\"\nmanufacturer = \"Nobody\"\nextra = 1\n"
+    );
+    let errors = compile(&unknown).unwrap_err().errors;
+    let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(errors.len(), 2, "{messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("which no [[manufacturers]] entry defines")),
+        "{messages:?}"
+    );
+}

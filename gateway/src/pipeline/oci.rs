@@ -1,0 +1,258 @@
+//! The registry gate's phases for one manifest: fetch it, find its
+//! signatures, verify and evaluate (on a blocking thread), record the
+//! verdict on the ledger, and remember which blobs an allowed manifest
+//! names, so that blobs are served only as part of an allowed image.
+//!
+//! Verdicts are cached by manifest digest and policy digest (which covers
+//! the trust roots the policy names). Each request still asks the registry
+//! where signatures could be (HEADs of `sha256-<hex>.sig` and `.att`, the
+//! referrers list): when that changed, a new signature may have appeared,
+//! and discovery and verification run again; otherwise the cached verdict
+//! is served without verification work and is not recorded again.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use cragate_verifier::Digest;
+use cragate_verifier::cosign::{ImageManifest, ImageVerdict, ManifestKind, evaluate_image};
+use cragate_verifier::policy::Policy;
+use jiff::Timestamp;
+use lru::LruCache;
+
+use super::state::Gateway;
+use crate::http::error::{ErrorKind, GatewayError};
+use crate::upstream::oci::{Document, OciUpstream};
+
+/// Verdicts kept (one per manifest and policy).
+pub const OCI_VERDICT_CACHE_ENTRIES: usize = 4096;
+/// Allowed blobs remembered, by repository and digest.
+pub const OCI_ALLOWED_BLOBS: usize = 65_536;
+/// Platforms of an index judged at most: an index names one manifest per
+/// platform, and real multi-platform images have under twenty.
+pub const MAX_INDEX_PLATFORMS: usize = 64;
+
+/// A cached verdict and where its evidence was found.
+#[derive(Debug, Clone)]
+struct Cached {
+    fingerprint: Digest,
+    verdict: Arc<ImageVerdict>,
+}
+
+/// The registry side of the gateway.
+#[derive(Debug)]
+pub struct OciGate {
+    /// The registry.
+    pub upstream: OciUpstream,
+    verdicts: Mutex<LruCache<(Digest, Digest), Cached>>,
+    blobs: Mutex<LruCache<(String, Digest), u64>>,
+}
+
+/// What a manifest request comes to.
+#[derive(Debug)]
+pub enum ManifestOutcome {
+    /// The registry has no such manifest.
+    NotFound,
+    /// Allowed: the manifest as the registry returned it.
+    Allowed(Document),
+}
+
+impl OciGate {
+    /// A gate in front of `upstream`.
+    pub fn new(upstream: OciUpstream) -> Self {
+        let cap = |n: usize| NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            upstream,
+            verdicts: Mutex::new(LruCache::new(cap(OCI_VERDICT_CACHE_ENTRIES))),
+            blobs: Mutex::new(LruCache::new(cap(OCI_ALLOWED_BLOBS))),
+        }
+    }
+
+    /// The size of blob `digest` of `name` if an allowed manifest names it.
+    pub fn allowed_blob(&self, name: &str, digest: &Digest) -> Option<u64> {
+        self.blobs
+            .lock()
+            .ok()?
+            .get(&(name.to_owned(), *digest))
+            .copied()
+    }
+
+    /// Judges manifest `reference` (tag or digest) of `name`; an error
+    /// (`ImageDenied` among them) denies.
+    pub async fn manifest(
+        &self,
+        gateway: &Gateway,
+        name: &str,
+        reference: &str,
+        peer: Option<SocketAddr>,
+    ) -> Result<ManifestOutcome, GatewayError> {
+        let Some(document) = self.upstream.manifest(name, reference).await? else {
+            return Ok(ManifestOutcome::NotFound);
+        };
+        check_reference(reference, &document)?;
+        let manifest = parse(&document)?;
+        if let Some(notice) = halt_notice(gateway, name, &document.digest) {
+            return Err(GatewayError::client(ErrorKind::ImageHalted(notice)));
+        }
+        let verdict = match manifest.kind {
+            ManifestKind::Image => {
+                self.judge(gateway, name, document.digest, &manifest, peer)
+                    .await?
+            }
+            _ => {
+                self.judge_index(gateway, name, &document, &manifest, peer)
+                    .await?
+            }
+        };
+        if !verdict.decision.accepts() {
+            return Err(GatewayError::client(ErrorKind::ImageDenied(Box::new(
+                (*verdict).clone(),
+            ))));
+        }
+        Ok(ManifestOutcome::Allowed(document))
+    }
+
+    /// An index: its own checks, then every platform's.
+    async fn judge_index(
+        &self,
+        gateway: &Gateway,
+        name: &str,
+        document: &Document,
+        index: &ImageManifest,
+        peer: Option<SocketAddr>,
+    ) -> Result<Arc<ImageVerdict>, GatewayError> {
+        let own = self
+            .judge(gateway, name, document.digest, index, peer)
+            .await?;
+        let mut platforms = Vec::new();
+        for entry in index.entries.iter().take(MAX_INDEX_PLATFORMS) {
+            let reference = entry.digest.to_string();
+            let Some(child) = self.upstream.manifest(name, &reference).await? else {
+                return Err(GatewayError::upstream(ErrorKind::Status {
+                    status: http::StatusCode::NOT_FOUND,
+                    what: "a platform manifest of the index",
+                }));
+            };
+            check_reference(&reference, &child)?;
+            let manifest = parse(&child)?;
+            if manifest.kind != ManifestKind::Image {
+                return Err(GatewayError::upstream(ErrorKind::Internal(
+                    "an index names another index; nested indexes are not judged".to_owned(),
+                )));
+            }
+            let verdict = self
+                .judge(gateway, name, child.digest, &manifest, peer)
+                .await?;
+            platforms.push((child.digest, verdict));
+        }
+        let views: Vec<(Digest, &ImageVerdict)> =
+            platforms.iter().map(|(d, v)| (*d, v.as_ref())).collect();
+        let combined = (*own).clone().with_platforms(&views, gateway.policy.mode());
+        Ok(Arc::new(combined))
+    }
+
+    /// One manifest's verdict: cached while its signatures' places are
+    /// unchanged, else discovered, verified, evaluated and recorded.
+    async fn judge(
+        &self,
+        gateway: &Gateway,
+        name: &str,
+        digest: Digest,
+        manifest: &ImageManifest,
+        peer: Option<SocketAddr>,
+    ) -> Result<Arc<ImageVerdict>, GatewayError> {
+        let key = (digest, gateway.policy.digest());
+        let cached = self
+            .verdicts
+            .lock()
+            .ok()
+            .and_then(|mut c| c.get(&key).cloned());
+        if let Some(cached) = cached {
+            let fingerprint = self.upstream.fingerprint(name, &digest).await?;
+            if fingerprint == cached.fingerprint {
+                self.allow_blobs(name, manifest, &cached.verdict);
+                return Ok(cached.verdict);
+            }
+        }
+        let discovered = self.upstream.discover(name, &digest).await?;
+        let policy: Arc<Policy> = Arc::clone(&gateway.policy);
+        let repository = name.to_owned();
+        let evidence = discovered.evidence;
+        let verdict = tokio::task::spawn_blocking(move || {
+            evaluate_image(&policy, &repository, digest, &evidence, Timestamp::now())
+        })
+        .await
+        .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
+        gateway.decisions.image(&verdict, peer).await?;
+        let verdict = Arc::new(verdict);
+        self.allow_blobs(name, manifest, &verdict);
+        if let Ok(mut cache) = self.verdicts.lock() {
+            cache.put(
+                key,
+                Cached {
+                    fingerprint: discovered.fingerprint,
+                    verdict: Arc::clone(&verdict),
+                },
+            );
+        }
+        Ok(verdict)
+    }
+
+    /// Remembers the config and layers of an allowed image manifest.
+    fn allow_blobs(&self, name: &str, manifest: &ImageManifest, verdict: &ImageVerdict) {
+        if !verdict.decision.accepts() || manifest.kind != ManifestKind::Image {
+            return;
+        }
+        if let Ok(mut blobs) = self.blobs.lock() {
+            for descriptor in manifest.config.iter().chain(&manifest.entries) {
+                blobs.put((name.to_owned(), descriptor.digest), descriptor.size);
+            }
+        }
+    }
+}
+
+/// The halt-sale state (CRA Art. 19(3), 20(3)): the notice in force that
+/// blocks manifest `digest` of repository `name`, worded for the client,
+/// if any. An image is the product its ledger entries are recorded under
+/// (`oci.` and the repository, [`super::record::image_product_id`]); a
+/// notice naming that product or the manifest digest blocks it, whatever
+/// its version range (an image has no version the notice could be
+/// compared with: fail closed). Checked on every manifest request, before
+/// the verdict cache.
+fn halt_notice(gateway: &Gateway, name: &str, digest: &Digest) -> Option<String> {
+    let product = super::record::image_product_id(name).ok()?;
+    let digests = [*digest];
+    let unit = cragate_verifier::halt::Unit {
+        product: product.as_str(),
+        version: None,
+        digests: &digests,
+        batch: None,
+    };
+    let halt = gateway.halts.blocking(&unit)?;
+    Some(format!(
+        "unavailable for legal reasons: {} notice {}/{} of the issuer is in force for {}: {}",
+        halt.notice.action.as_str(),
+        halt.notice.issuer,
+        halt.notice.sequence,
+        product.as_str(),
+        halt.notice.reason
+    ))
+}
+
+/// A manifest asked for by digest must hash to that digest.
+fn check_reference(reference: &str, document: &Document) -> Result<(), GatewayError> {
+    if let Ok(expected) = reference.parse::<Digest>()
+        && expected != document.digest
+    {
+        return Err(GatewayError::upstream(ErrorKind::DigestMismatch {
+            expected,
+            actual: document.digest,
+        }));
+    }
+    Ok(())
+}
+
+fn parse(document: &Document) -> Result<ImageManifest, GatewayError> {
+    ImageManifest::from_json(&document.bytes, document.content_type.as_deref())
+        .map_err(|e| GatewayError::upstream(ErrorKind::Internal(e.to_string())))
+}

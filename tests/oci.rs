@@ -1,0 +1,439 @@
+//! The registry gate: `cragate serve` with `[oci]` in front of the CNCF
+//! distribution registry (which has no referrers API, so signatures are
+//! found by their tags), skopeo pulling through it, and a small registry
+//! double that answers the referrers API for the other discovery path.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use cragate_test_signer::cases::DOC_PREDICATE_TYPE;
+use cragate_test_signer::oci::{self, Platform, Pushable};
+use serde_json::json;
+
+use crate::oci_util::{
+    ACME, Registry, copied_files, get, instance, push, signer, skopeo_copy, stderr_of, write_policy,
+};
+use crate::serve_util::Gateway;
+
+const LINUX_AMD64: Platform = Platform {
+    os: "linux",
+    architecture: "amd64",
+};
+const LINUX_ARM64: Platform = Platform {
+    os: "linux",
+    architecture: "arm64",
+};
+
+/// A gateway fronting `upstream` with the test policy.
+fn gateway(upstream: &str, policy_dir: &tempfile::TempDir) -> Gateway {
+    let policy = write_policy(policy_dir.path());
+    Gateway::with_config(&format!(
+        "policy = {:?}\n[oci]\nupstream = \"{upstream}\"\n",
+        policy.display().to_string()
+    ))
+}
+
+fn image(seed: &str) -> Pushable {
+    oci::image(
+        LINUX_AMD64,
+        &[format!("{seed}: layer one").into_bytes(), vec![7; 4096]],
+    )
+    .unwrap()
+}
+
+/// Pushes `image` as `repository:tag`, signed by `who` over `signed` (its
+/// own digest when `None`), with a DoC attestation when `doc`.
+fn push_signed(
+    registry: &Registry,
+    repository: &str,
+    tag: &str,
+    image: &Pushable,
+    who: Option<&str>,
+    signed: Option<&str>,
+    doc: bool,
+) {
+    let base = registry.base();
+    push(&base, repository, image, Some(tag));
+    let instance = instance();
+    let digest = &image.manifest.digest;
+    if let Some(who) = who {
+        let payload = oci::simplesigning_payload(
+            &format!("127.0.0.1:{}/{repository}", registry.port),
+            signed.unwrap_or(digest),
+        );
+        let sig = instance
+            .cosign_signature(&signer(who), &payload, digest)
+            .unwrap();
+        push(&base, repository, &sig, None);
+    }
+    if doc {
+        let att = instance
+            .cosign_attestation(
+                &signer(ACME),
+                digest,
+                DOC_PREDICATE_TYPE,
+                json!({"format": "cragate.doc/v1"}),
+            )
+            .unwrap();
+        push(&base, repository, &att, None);
+    }
+}
+
+fn refused(gateway: &Gateway, reference: &str) -> String {
+    let target = tempfile::tempdir().unwrap();
+    let source = format!("{}/{reference}", gateway.base.trim_start_matches("http://"));
+    let output = skopeo_copy(&source, &target.path().join("copy"));
+    assert!(!output.status.success(), "{reference} was copied");
+    stderr_of(&output)
+}
+
+#[test]
+fn a_signed_image_with_its_doc_copies_byte_identical_and_is_judged_once() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&registry.base(), &policy_dir);
+    let image = image("signed");
+    push_signed(&registry, "acme/cam", "v1", &image, Some(ACME), None, true);
+    let target = tempfile::tempdir().unwrap();
+    let direct = skopeo_copy(
+        &format!("127.0.0.1:{}/acme/cam:v1", registry.port),
+        &target.path().join("direct"),
+    );
+    assert!(direct.status.success(), "{}", stderr_of(&direct));
+    let through = format!("{}/acme/cam:v1", gateway.base.trim_start_matches("http://"));
+    let copied = skopeo_copy(&through, &target.path().join("through"));
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+    assert_eq!(
+        copied_files(&target.path().join("through")),
+        copied_files(&target.path().join("direct"))
+    );
+    let decisions = |records: &[serde_json::Value]| {
+        records
+            .iter()
+            .filter(|r| r["body"]["kind"] == "decision")
+            .count()
+    };
+    let recorded = gateway.ledger();
+    assert_eq!(decisions(&recorded), 1, "{recorded:?}");
+    let again = skopeo_copy(&through, &target.path().join("again"));
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(
+        decisions(&gateway.ledger()),
+        1,
+        "a cached verdict is not judged again"
+    );
+}
+
+#[test]
+fn refusals_name_the_failed_check_and_its_article_in_skopeo_output() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&registry.base(), &policy_dir);
+    let unsigned = image("unsigned");
+    push_signed(
+        &registry, "acme/cam", "unsigned", &unsigned, None, None, true,
+    );
+    let wrong = image("wrong identity");
+    push_signed(
+        &registry,
+        "acme/cam",
+        "wrong-identity",
+        &wrong,
+        Some("mallory@evil.example"),
+        None,
+        true,
+    );
+    let other = image("another");
+    let misbound = image("signature for another digest");
+    push_signed(
+        &registry,
+        "acme/cam",
+        "other-digest",
+        &misbound,
+        Some(ACME),
+        Some(&other.manifest.digest),
+        true,
+    );
+    let no_doc = image("no doc");
+    push_signed(
+        &registry,
+        "acme/cam",
+        "no-doc",
+        &no_doc,
+        Some(ACME),
+        None,
+        false,
+    );
+    let elsewhere = image("a repository no rule names");
+    push_signed(
+        &registry,
+        "other/cam",
+        "v1",
+        &elsewhere,
+        Some(ACME),
+        None,
+        true,
+    );
+
+    let error = refused(&gateway, "acme/cam:unsigned");
+    assert!(error.contains("denied"), "{error}");
+    assert!(
+        error.contains("oci.signature failed (Annex I Part I(2)(f))")
+            && error.contains("is unsigned"),
+        "{error}"
+    );
+    let error = refused(&gateway, "acme/cam:wrong-identity");
+    assert!(
+        error.contains("oci.signature failed") && error.contains("mallory@evil.example"),
+        "{error}"
+    );
+    let error = refused(&gateway, "acme/cam:other-digest");
+    assert!(
+        error.contains(&format!(
+            "the signature is for manifest {}",
+            other.manifest.digest
+        )),
+        "{error}"
+    );
+    let error = refused(&gateway, "acme/cam:no-doc");
+    assert!(
+        error.contains("oci.attestation failed (Art. 28(4))") && error.contains(DOC_PREDICATE_TYPE),
+        "{error}"
+    );
+    let error = refused(&gateway, "other/cam:v1");
+    assert!(error.contains("no [[oci.repositories]] rule"), "{error}");
+}
+
+#[test]
+fn an_index_passes_only_when_every_platform_does() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&registry.base(), &policy_dir);
+    let amd = image("amd64");
+    let arm = oci::image(LINUX_ARM64, &[b"arm64 layer".to_vec()]).unwrap();
+    let index = oci::index(&[(LINUX_AMD64, &amd), (LINUX_ARM64, &arm)]).unwrap();
+    push_signed(&registry, "multi/app", "amd", &amd, Some(ACME), None, false);
+    // The arm64 platform is pushed unsigned.
+    push(&registry.base(), "multi/app", &arm, Some("arm"));
+    push_signed(
+        &registry,
+        "multi/app",
+        "v1",
+        &index,
+        Some(ACME),
+        None,
+        false,
+    );
+    let error = refused(&gateway, "multi/app:v1");
+    assert!(
+        error.contains("oci.platform failed")
+            && error.contains(&format!(
+                "platform manifest {} fails oci.signature",
+                arm.manifest.digest
+            )),
+        "{error}"
+    );
+    // Once the arm64 platform is signed, the index copies.
+    push_signed(&registry, "multi/app", "arm", &arm, Some(ACME), None, false);
+    let target = tempfile::tempdir().unwrap();
+    let through = format!(
+        "{}/multi/app:v1",
+        gateway.base.trim_start_matches("http://")
+    );
+    let copied = skopeo_copy(&through, &target.path().join("copy"));
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+}
+
+#[test]
+fn a_blob_outside_every_allowed_manifest_is_refused_and_pushes_are_not_screened() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&registry.base(), &policy_dir);
+    let signed = image("signed");
+    push_signed(&registry, "acme/cam", "v1", &signed, Some(ACME), None, true);
+    let unsigned = image("unsigned");
+    push_signed(
+        &registry, "acme/cam", "unsigned", &unsigned, None, None, true,
+    );
+    let manifest = get(&gateway.url("/v2/acme/cam/manifests/v1"));
+    assert_eq!(manifest.status, 200, "{manifest:?}");
+    assert_eq!(manifest.body, signed.manifest.bytes);
+    let allowed = get(&gateway.url(&format!("/v2/acme/cam/blobs/{}", signed.blobs[1].digest)));
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    assert_eq!(allowed.body, signed.blobs[1].bytes);
+    let blob = &unsigned.blobs[1];
+    let reply = get(&gateway.url(&format!("/v2/acme/cam/blobs/{}", blob.digest)));
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert_eq!(reply.json()["errors"][0]["code"], "DENIED");
+    let push =
+        crate::serve_util::curl(&gateway.url("/v2/acme/cam/blobs/uploads/"), &["-X", "POST"]);
+    assert_eq!(push.status, 405, "{push:?}");
+    let body = push.json();
+    assert_eq!(body["errors"][0]["code"], "UNSUPPORTED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not screened yet"),
+        "{body}"
+    );
+}
+
+/// A registry double with the referrers API: documents by path, referrers
+/// in two pages linked by `Link`; every request line is kept.
+struct ReferrersRegistry {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl ReferrersRegistry {
+    fn start(repository: &str, image: &Pushable, referrers: &[&Pushable]) -> Self {
+        let mut documents: BTreeMap<String, (String, Vec<u8>)> = BTreeMap::new();
+        let mut add = |p: &Pushable| {
+            documents.insert(
+                format!("/v2/{repository}/manifests/{}", p.manifest.digest),
+                (p.media_type.to_owned(), p.manifest.bytes.clone()),
+            );
+            for blob in &p.blobs {
+                documents.insert(
+                    format!("/v2/{repository}/blobs/{}", blob.digest),
+                    ("application/octet-stream".to_owned(), blob.bytes.clone()),
+                );
+            }
+        };
+        add(image);
+        for referrer in referrers {
+            add(referrer);
+        }
+        documents.insert(
+            format!("/v2/{repository}/manifests/v1"),
+            (image.media_type.to_owned(), image.manifest.bytes.clone()),
+        );
+        let page = |items: &[&&Pushable]| {
+            oci::referrers_index(&items.iter().map(|p| **p).collect::<Vec<_>>())
+                .unwrap()
+                .manifest
+                .bytes
+        };
+        let first: Vec<&&Pushable> = referrers.iter().take(1).collect();
+        let rest: Vec<&&Pushable> = referrers.iter().skip(1).collect();
+        let referrers_path = format!("/v2/{repository}/referrers/{}", image.manifest.digest);
+        let first_page = page(&first);
+        let second_page = page(&rest);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let documents = documents.clone();
+                let seen = Arc::clone(&seen);
+                let (referrers_path, first_page, second_page) = (
+                    referrers_path.clone(),
+                    first_page.clone(),
+                    second_page.clone(),
+                );
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut stream = stream;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            let mut header = String::new();
+                            if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or("").to_owned();
+                        let target = parts.next().unwrap_or("").to_owned();
+                        seen.lock().unwrap().push(format!("{method} {target}"));
+                        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+                        let mut extra = String::new();
+                        let found = if path == referrers_path && query.is_empty() {
+                            extra =
+                                format!("Link: <{referrers_path}?n=1&last=a>; rel=\"next\"\r\n");
+                            Some((
+                                "application/vnd.oci.image.index.v1+json".to_owned(),
+                                first_page.clone(),
+                            ))
+                        } else if path == referrers_path {
+                            Some((
+                                "application/vnd.oci.image.index.v1+json".to_owned(),
+                                second_page.clone(),
+                            ))
+                        } else if path == "/v2/" {
+                            Some(("application/json".to_owned(), b"{}".to_vec()))
+                        } else {
+                            documents.get(path).cloned()
+                        };
+                        let head = match &found {
+                            Some((content_type, body)) => format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\r\n",
+                                body.len()
+                            ),
+                            None => {
+                                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned()
+                            }
+                        };
+                        let _ = stream.write_all(head.as_bytes());
+                        if let (Some((_, body)), false) = (&found, method == "HEAD") {
+                            let _ = stream.write_all(body);
+                        }
+                    }
+                });
+            }
+        });
+        Self { port, requests }
+    }
+}
+
+#[test]
+fn signatures_are_found_through_the_referrers_api_with_its_pages() {
+    let instance = instance();
+    let image = image("referred");
+    let signature = instance
+        .bundle_referrer(
+            &signer(ACME),
+            &image,
+            "https://sigstore.dev/cosign/sign/v1",
+            json!({}),
+        )
+        .unwrap();
+    let doc = instance
+        .bundle_referrer(
+            &signer(ACME),
+            &image,
+            DOC_PREDICATE_TYPE,
+            json!({"format": "cragate.doc/v1"}),
+        )
+        .unwrap();
+    let double = ReferrersRegistry::start("acme/cam", &image, &[&signature, &doc]);
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&format!("http://127.0.0.1:{}", double.port), &policy_dir);
+    let reply = get(&gateway.url("/v2/acme/cam/manifests/v1"));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body, image.manifest.bytes);
+    let requests = double.requests.lock().unwrap().clone();
+    let referrers = format!("/v2/acme/cam/referrers/{}", image.manifest.digest);
+    assert!(
+        requests.contains(&format!("GET {referrers}")),
+        "{requests:?}"
+    );
+    assert!(
+        requests.contains(&format!("GET {referrers}?n=1&last=a")),
+        "the second page is followed: {requests:?}"
+    );
+    // oci-client 0.17 sends an unencoded artifactType filter ("+json"
+    // arrives as a space) and gets an empty list; cragate asks unfiltered.
+    assert!(
+        requests.iter().all(|r| !r.contains("artifactType")),
+        "{requests:?}"
+    );
+}
