@@ -13,7 +13,9 @@ use crate::halt_util::{
     Algorithm, app_store_policy_with, halt_issuers, lift, notice, openssl_key, sign,
 };
 use crate::postgres_util::Postgres;
-use crate::serve_util::{ADMIN_TOKEN, Gateway, Reply, send_json_with};
+use crate::serve_util::{
+    ADMIN_TOKEN, Gateway, Reply, accepted_listing, curl, post_file, send_json_with,
+};
 use crate::util::cragate;
 
 const PRODUCT: &str = "vaultkey-desktop";
@@ -103,12 +105,17 @@ fn a_halt_posted_to_one_node_is_in_force_on_every_node_and_a_lift_ends_it_everyw
     );
     let url = postgres.database();
     let nodes = start_nodes(dir.path(), 3, &url, &policy);
+    // Each node's own catalog holds the product, accepted.
+    for node in &nodes {
+        let stored = post_file(&node.url("/v1/listings"), &accepted_listing());
+        assert_eq!(stored.status, 201, "{stored:?}");
+    }
+    let read = |node: &Gateway| curl(&node.url(&format!("/v1/listings/{PRODUCT}")), &[]).status;
 
-    let halt = sign(
-        dir.path(),
-        &key,
-        &notice("keyguard-psirt", 7, "halt", &[PRODUCT]),
-    );
+    let mut halt = notice("keyguard-psirt", 7, "halt", &[PRODUCT]);
+    // Every version of the example product (3.x).
+    halt["scope"]["versions"] = serde_json::json!("<4.0.0");
+    let halt = sign(dir.path(), &key, &halt);
     let reply = post_halt(&nodes[0], &halt);
     assert_eq!(reply.status, 201, "{reply:?}");
     assert_eq!(
@@ -118,6 +125,9 @@ fn a_halt_posted_to_one_node_is_in_force_on_every_node_and_a_lift_ends_it_everyw
     );
     let took = until_everywhere(&nodes, &[("keyguard-psirt".to_owned(), 7)]);
     eprintln!("halt in force on every node {took:?} after the 201");
+    for node in &nodes {
+        assert_eq!(read(node), 451, "the listing is halted on every node");
+    }
 
     // The issuer's sequence is shared: the same notice sent to another
     // node is a replay, refused, and recorded nowhere.
@@ -133,6 +143,13 @@ fn a_halt_posted_to_one_node_is_in_force_on_every_node_and_a_lift_ends_it_everyw
     assert_eq!(reply.status, 201, "{reply:?}");
     let took = until_everywhere(&nodes, &[]);
     eprintln!("lift in effect on every node {took:?} after the 201");
+    for node in &nodes {
+        assert_eq!(
+            read(node),
+            200,
+            "the lift restores the listing on every node"
+        );
+    }
 
     // One ledger entry per accepted notice, whichever node took it.
     let output = cragate()
