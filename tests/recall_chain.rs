@@ -9,35 +9,21 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::halt_util::{Algorithm, KeyPair, halt_issuers, lift, notice, openssl_key, sign};
+use crate::halt_util::{
+    Algorithm, KeyPair, app_store_policy_with, halt_issuers, lift, notice, openssl_key, sign,
+};
 use crate::serve_util::{ADMIN_TOKEN, Gateway, Reply, send_json_with};
-use crate::util::testdata;
 
 const PRODUCT: &str = "vaultkey-desktop";
 const ISSUER: &str = "keyguard-psirt";
 
-/// The shipped app-store policy with absolute file references, trusting
-/// `key` as [`ISSUER`] for `vaultkey-*`.
+/// The shipped app-store policy trusting `key` as [`ISSUER`] for
+/// `vaultkey-*`.
 fn policy(dir: &Path, key: &KeyPair) -> PathBuf {
-    let policies = testdata().join("../policies").canonicalize().unwrap();
-    let shipped = std::fs::read_to_string(policies.join("app-store.toml")).unwrap();
-    let mut text = String::new();
-    for line in shipped.lines() {
-        let line = ["harmonised/", "notified-bodies/", "trust-roots/"]
-            .iter()
-            .fold(line.to_owned(), |l, folder| {
-                l.replace(
-                    &format!("\"{folder}"),
-                    &format!("\"{}/{folder}", policies.display()),
-                )
-            });
-        text.push_str(&line);
-        text.push('\n');
-    }
-    text.push_str(&halt_issuers(&[(ISSUER, &key.public, &["vaultkey-*"])]));
-    let path = dir.join("policy.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    app_store_policy_with(
+        dir,
+        &halt_issuers(&[(ISSUER, &key.public, &["vaultkey-*"])]),
+    )
 }
 
 /// Starts a gateway named `name` under `dir` with `partners` (TOML) in its
