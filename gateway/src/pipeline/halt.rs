@@ -56,8 +56,8 @@ pub fn check_artifact(gateway: &Gateway, digest: &Digest) -> Result<(), GatewayE
             return Err(halt.refusal(owner.product.as_str()));
         }
     }
-    // An artifact whose products are not known (an index line written
-    // before owners were kept) is reached by the notices naming its digest.
+    // An artifact no current listing references has no products to ask
+    // about; the notices naming its digest still reach it.
     if !owners.is_empty() {
         return Ok(());
     }

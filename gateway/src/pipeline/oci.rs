@@ -220,10 +220,13 @@ impl OciGate {
 /// compared with: fail closed). Checked on every manifest request, before
 /// the verdict cache.
 fn halt_notice(gateway: &Gateway, name: &str, digest: &Digest) -> Option<String> {
-    let product = super::record::image_product_id(name).ok()?;
+    // A repository whose name makes no product id is still matched by the
+    // notices naming its manifest digest (fail closed).
+    let product = super::record::image_product_id(name)
+        .map_or_else(|_| format!("oci.{name}"), |id| id.as_str().to_owned());
     let digests = [*digest];
     let unit = cragate_verifier::halt::Unit {
-        product: product.as_str(),
+        product: &product,
         version: None,
         digests: &digests,
         batch: None,
@@ -234,7 +237,7 @@ fn halt_notice(gateway: &Gateway, name: &str, digest: &Digest) -> Option<String>
         halt.notice.action.as_str(),
         halt.notice.issuer,
         halt.notice.sequence,
-        product.as_str(),
+        product,
         halt.notice.reason
     ))
 }

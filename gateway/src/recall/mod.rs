@@ -147,6 +147,10 @@ pub struct Halts {
     accepting: Mutex<()>,
     /// The store's version the view was read at.
     read_at: AtomicU64,
+    /// One refresh at a time: a refresh that read the store earlier must
+    /// not replace the view of one that read it later (the watch thread
+    /// and an acceptance both refresh).
+    refreshing: Mutex<()>,
 }
 
 /// How often a node asks a shared store whether another node changed the
@@ -168,6 +172,7 @@ impl Halts {
             view: RwLock::new(Arc::new(Vec::new())),
             accepting: Mutex::new(()),
             read_at: AtomicU64::new(u64::MAX),
+            refreshing: Mutex::new(()),
         };
         halts.refresh()?;
         Ok(halts)
@@ -272,6 +277,10 @@ impl Halts {
 
     /// Reads the blocking notices from the store into the view.
     fn refresh(&self) -> Result<(), HaltError> {
+        let _one = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let version = self.store.version()?;
         let mut blocking = Vec::new();
         for stored in self.store.all()? {
