@@ -14,12 +14,12 @@ use crate::halt_util::{
 };
 use crate::serve_util::{ADMIN_TOKEN, Gateway, Reply, send_json_with};
 
-const PRODUCT: &str = "vaultkey-desktop";
-const ISSUER: &str = "keyguard-psirt";
+pub const PRODUCT: &str = "vaultkey-desktop";
+pub const ISSUER: &str = "keyguard-psirt";
 
 /// The shipped app-store policy trusting `key` as [`ISSUER`] for
 /// `vaultkey-*`.
-fn policy(dir: &Path, key: &KeyPair) -> PathBuf {
+pub fn policy(dir: &Path, key: &KeyPair) -> PathBuf {
     app_store_policy_with(
         dir,
         &halt_issuers(&[(ISSUER, &key.public, &["vaultkey-*"])]),
@@ -28,12 +28,12 @@ fn policy(dir: &Path, key: &KeyPair) -> PathBuf {
 
 /// Starts a gateway named `name` under `dir` with `partners` (TOML) in its
 /// configuration.
-fn start(dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
+pub fn start(dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
     start_on("127.0.0.1:0", dir, name, policy, partners)
 }
 
 /// The same, listening on `listen`.
-fn start_on(listen: &str, dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
+pub fn start_on(listen: &str, dir: &Path, name: &str, policy: &Path, partners: &str) -> Gateway {
     let own = dir.join(name);
     std::fs::create_dir_all(&own).unwrap();
     let token = own.join("admin-token");
@@ -61,7 +61,7 @@ fn start_on(listen: &str, dir: &Path, name: &str, policy: &Path, partners: &str)
     )
 }
 
-fn secret(dir: &Path, name: &str, byte: u8) -> PathBuf {
+pub fn secret(dir: &Path, name: &str, byte: u8) -> PathBuf {
     use base64::Engine;
     let path = dir.join(format!("{name}.whsec"));
     let encoded = base64::engine::general_purpose::STANDARD.encode([byte; 32]);
@@ -69,7 +69,7 @@ fn secret(dir: &Path, name: &str, byte: u8) -> PathBuf {
     path
 }
 
-fn customer(id: &str, gateway: &Gateway, secret: &Path) -> String {
+pub fn customer(id: &str, gateway: &Gateway, secret: &Path) -> String {
     format!(
         "[[customers]]\nid = {id:?}\nwebhook = {:?}\nsecret_file = {:?}\n",
         gateway.url("/v1/notifications"),
@@ -77,19 +77,19 @@ fn customer(id: &str, gateway: &Gateway, secret: &Path) -> String {
     )
 }
 
-fn supplier(id: &str, secret: &Path) -> String {
+pub fn supplier(id: &str, secret: &Path) -> String {
     format!(
         "[[suppliers]]\nid = {id:?}\nsecret_file = {:?}\n",
         secret.display().to_string()
     )
 }
 
-fn admin_post(gateway: &Gateway, path: &str, body: &[u8]) -> Reply {
+pub fn admin_post(gateway: &Gateway, path: &str, body: &[u8]) -> Reply {
     let auth = format!("Authorization: Bearer {ADMIN_TOKEN}");
     send_json_with("POST", &gateway.url(path), body, &["-H", &auth])
 }
 
-fn supplied(gateway: &Gateway, customer: &str) {
+pub fn supplied(gateway: &Gateway, customer: &str) {
     let link = json!({
         "direction": "outbound", "product": PRODUCT, "release": "3.1.0", "quantity": 5,
         "counterparty": {"id": customer, "name": customer, "postal_address": "Hafenstr. 1, Hamburg"},
@@ -103,14 +103,14 @@ fn supplied(gateway: &Gateway, customer: &str) {
     assert_eq!(reply.status, 201, "{reply:?}");
 }
 
-fn in_force(gateway: &Gateway) -> Vec<Value> {
+pub fn in_force(gateway: &Gateway) -> Vec<Value> {
     let reply = gateway.admin("/v1/halts");
     assert_eq!(reply.status, 200, "{reply:?}");
     reply.json()["halts"].as_array().unwrap().clone()
 }
 
 /// Waits up to 10 s for `done`.
-fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -120,7 +120,7 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 
 /// Whether `gateway`'s ledger records an acknowledgement by `recipient`
 /// for as many notices as `count`.
-fn acknowledged(gateway: &Gateway, recipient: &str, count: usize) -> bool {
+pub fn acknowledged(gateway: &Gateway, recipient: &str, count: usize) -> bool {
     gateway
         .ledger()
         .iter()

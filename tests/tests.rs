@@ -26,6 +26,7 @@ mod pipeline;
 mod postgres_util;
 mod readme;
 mod recall_chain;
+mod recall_feed;
 mod serve;
 mod serve_admin;
 mod serve_artifacts;

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use http::Uri;
+use http::{HeaderValue, Uri};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -86,8 +86,9 @@ pub struct Supplier {
 pub struct Feed {
     /// `.../v1/notifications/feed`.
     pub url: Uri,
-    /// Bearer token presented.
-    pub token: BearerToken,
+    /// `Authorization: Bearer <the token>`, marked sensitive so that it is
+    /// never logged.
+    pub authorization: HeaderValue,
     /// Time between polls.
     pub interval: Duration,
 }
@@ -228,6 +229,33 @@ impl Validator {
         }
     }
 
+    /// A token this gateway presents: the same syntax and length a token
+    /// it accepts must have, as an `Authorization` header value.
+    fn presented_token(&mut self, file: &Spanned<String>) -> Option<HeaderValue> {
+        let line = self.line(file.span().start);
+        let path = self.in_file(file.get_ref());
+        let content = match crate::http::files::read_file_limited(
+            &path,
+            MAX_TOKEN_FILE_BYTES,
+            "feed token file",
+        ) {
+            Ok(content) => content,
+            Err(error) => return self.fail(line, format!("{error:#}")),
+        };
+        if let Err(error) = BearerToken::parse(&content) {
+            return self.fail(line, format!("{}: {error}", path.display()));
+        }
+        let token = String::from_utf8_lossy(&content);
+        let token = token.trim_end_matches(['\n', '\r']);
+        match HeaderValue::from_str(&format!("Bearer {token}")) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                Some(value)
+            }
+            Err(error) => self.fail(line, format!("{}: {error}", path.display())),
+        }
+    }
+
     /// The feed of a supplier: `feed` and `feed_token_file` together, the
     /// interval only with them. `Some(None)` is no feed.
     fn feed(&mut self, raw: &RawSupplier) -> Option<Option<Feed>> {
@@ -253,8 +281,17 @@ impl Validator {
             },
             Err(_) => self.fail(url_line, format!("feed {:?} is not a URL", url.get_ref())),
         };
-        let token = match &raw.feed_token_file {
-            Some(file) => self.token_file(file),
+        if uri.as_ref().is_some_and(|u| u.query().is_some()) {
+            return self.fail(
+                url_line,
+                format!(
+                    "feed {:?} has a query: name the feed itself, cragate adds after=N",
+                    url.get_ref()
+                ),
+            );
+        }
+        let authorization = match &raw.feed_token_file {
+            Some(file) => self.presented_token(file),
             None => self.fail(url_line, "feed needs feed_token_file".to_owned()),
         };
         let interval = match &raw.feed_interval_ms {
@@ -276,7 +313,7 @@ impl Validator {
         };
         Some(Some(Feed {
             url: uri?,
-            token: token?,
+            authorization: authorization?,
             interval: interval?,
         }))
     }

@@ -46,7 +46,27 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest answer body read (and thrown away) from a receiver.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
-type WebhookClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// The HTTP client of propagation: webhooks pushed and feeds pulled,
+/// `https` with the WebPKI roots, or plain `http` (loopback only, which
+/// the configuration checks).
+pub type WebhookClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A client for webhooks and feeds, each connection attempt bounded by
+/// [`REQUEST_TIMEOUT`].
+pub fn client() -> WebhookClient {
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(REQUEST_TIMEOUT));
+    let connector = HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector)
+}
 
 /// The worker's state.
 #[derive(Debug)]
@@ -75,24 +95,12 @@ impl Deliverer {
         ledger: Arc<Appender>,
         wake: Arc<Notify>,
     ) -> Self {
-        let mut tcp = HttpConnector::new();
-        tcp.set_nodelay(true);
-        tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(REQUEST_TIMEOUT));
-        let connector = HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
         Self {
             outbox,
             secrets,
             ledger,
             wake,
-            client,
+            client: client(),
             timeout: REQUEST_TIMEOUT,
         }
     }
@@ -409,7 +417,7 @@ fn ledger_fields(delivery: &Delivery) -> Result<LedgerFields, String> {
 }
 
 /// A client error with its causes, for `last_error`.
-fn describe(error: &dyn std::error::Error) -> String {
+pub fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -21,8 +21,10 @@
 //! After a notice is in force: who must be told ([`recipients`]), the
 //! durable [`outbox`] of notifications to them ([`redb_outbox`] in the data
 //! directory, [`pg_outbox`] in a database several nodes share), the worker
-//! that delivers them with retries ([`deliver`], [`backoff`]), and how a
-//! notice becomes deliveries ([`propagate`]).
+//! that delivers them with retries ([`deliver`], [`backoff`]), how a
+//! notice becomes deliveries ([`propagate`]), and the feed a customer that
+//! cannot expose an endpoint pulls instead ([`feed`], and [`pull`] on the
+//! customer's side).
 
 pub mod backoff;
 pub mod deliver;
@@ -32,6 +34,7 @@ pub mod outbox;
 pub mod pg_halts;
 pub mod pg_outbox;
 pub mod propagate;
+pub mod pull;
 pub mod receive;
 pub mod recipients;
 pub mod redb_outbox;

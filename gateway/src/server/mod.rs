@@ -5,6 +5,7 @@
 //! [`crate::routes::handle`], and the phases it goes through are documented
 //! in [`crate::pipeline`].
 
+pub mod feeds;
 pub mod listener;
 pub mod tls;
 
@@ -124,12 +125,6 @@ impl Gateway {
             config.ledger.as_deref(),
             config.ledger_key.as_deref(),
         ))?;
-        if let Some(supplier) = config.partners.suppliers.iter().find(|s| s.feed.is_some()) {
-            anyhow::bail!(
-                "[[suppliers]] {:?} has feed = URL, but polling a supplier's feed is not implemented in this version: remove feed (the supplier can push to POST /v1/notifications instead)",
-                supplier.id
-            );
-        }
         // The outbox lives beside the ledger too: one outbox in the shared
         // database for every node (each delivery claimed by one node), or
         // recall.redb in the data directory.
@@ -248,6 +243,8 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
     // it only waits on the network and hands commits to blocking threads.
     let deliverer = Arc::new(gateway.recall.deliverer(Arc::clone(&gateway.appender)));
     let delivering = tokio::spawn(deliverer.run());
+    // So do the pollers of the suppliers' feeds this gateway pulls.
+    let polling = feeds::spawn(&gateway);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (exited, mut first_exit) = tokio::sync::mpsc::unbounded_channel();
     let connections = Arc::new(Semaphore::new(gateway.config.limits.max_connections));
@@ -282,6 +279,9 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
     eprintln!("cragate: shutting down: no new connections; finishing requests in flight");
     let _ = stop.send(true);
     delivering.abort();
+    for poller in &polling {
+        poller.abort();
+    }
     tokio::task::spawn_blocking(move || {
         let mut result = Ok(());
         for worker in workers {
