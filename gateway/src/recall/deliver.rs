@@ -11,8 +11,11 @@
 //! 4. the outcome is committed: delivered, retry later (backoff with jitter,
 //!    or `Retry-After` when later), or the endpoint disabled on `410`.
 //!
-//! Deliveries run concurrently up to [`MAX_IN_FLIGHT`]; their outcomes are
-//! committed together.
+//! Deliveries run concurrently up to [`MAX_IN_FLIGHT`], taken from the
+//! outbox in batches of at least [`START_AT_LEAST`]; outcomes are committed
+//! one commit at a time in the background, each commit taking every outcome
+//! that came in while the one before it ran (group commit), so that the
+//! cost of a durable commit is shared rather than paid per delivery.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +44,10 @@ use crate::ledger::{Appender, Entry, Submission};
 pub const MAX_IN_FLIGHT: usize = 128;
 /// Deliveries taken from the outbox per pass.
 pub const BATCH: usize = 512;
+/// Fewest free places for which more due deliveries are taken while some
+/// are in flight: each start is a durable commit, so they are taken in
+/// batches rather than one per finished attempt.
+pub const START_AT_LEAST: usize = MAX_IN_FLIGHT / 4;
 /// How long one request may take before it counts as failed.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest answer body read (and thrown away) from a receiver.
@@ -83,7 +90,17 @@ pub struct Deliverer {
 struct Attempt {
     seq: u64,
     outcome: Outcome,
-    sent_recorded: bool,
+    /// Whether this attempt put `notification_sent` on the ledger.
+    newly_recorded: bool,
+}
+
+/// The worker loop's state between passes.
+struct Loop {
+    in_flight: JoinSet<Attempt>,
+    /// Outcomes not yet handed to a commit.
+    finished: Vec<Attempt>,
+    /// The commit running, if any.
+    committing: Option<tokio::task::JoinHandle<Result<(), OutboxError>>>,
 }
 
 impl Deliverer {
@@ -108,9 +125,13 @@ impl Deliverer {
     /// Runs until the task is dropped. Storage errors are reported and
     /// retried after a pause: the outbox keeps what it has.
     pub async fn run(self: Arc<Self>) {
-        let mut in_flight: JoinSet<Attempt> = JoinSet::new();
+        let mut state = Loop {
+            in_flight: JoinSet::new(),
+            finished: Vec::new(),
+            committing: None,
+        };
         loop {
-            match self.pass(&mut in_flight).await {
+            match self.pass(&mut state).await {
                 Ok(()) => {}
                 Err(error) => {
                     eprintln!("cragate: recall outbox: {error}; retrying in 1 s");
@@ -120,17 +141,25 @@ impl Deliverer {
         }
     }
 
-    /// One pass: start what is due, then wait for an outcome, an enqueue or
-    /// the next due time, and commit the outcomes that are in.
-    async fn pass(self: &Arc<Self>, in_flight: &mut JoinSet<Attempt>) -> Result<(), OutboxError> {
-        let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
-        if room > 0 {
+    /// One pass: start what is due (when there is room for a batch, or
+    /// nothing is in flight), hand what finished to the committer (one
+    /// commit at a time: while one runs, outcomes gather for the next, so
+    /// a commit's cost is shared by every attempt that ended meanwhile),
+    /// then wait for an outcome, a commit, an enqueue or the next due time.
+    async fn pass(self: &Arc<Self>, state: &mut Loop) -> Result<(), OutboxError> {
+        let room = MAX_IN_FLIGHT.saturating_sub(state.in_flight.len());
+        if room >= START_AT_LEAST || (room > 0 && state.in_flight.is_empty()) {
             let outbox = Arc::clone(&self.outbox);
             let now = Timestamp::now();
             let due = blocking(move || outbox.due(now, room.min(BATCH))).await?;
             if !due.is_empty() {
-                self.start(due, in_flight).await?;
+                self.start(due, &mut state.in_flight).await?;
             }
+        }
+        if state.committing.is_none() && !state.finished.is_empty() {
+            let batch = std::mem::take(&mut state.finished);
+            let this = Arc::clone(self);
+            state.committing = Some(tokio::spawn(async move { this.commit(batch).await }));
         }
         let next_due = {
             let outbox = Arc::clone(&self.outbox);
@@ -139,15 +168,24 @@ impl Deliverer {
         let sleep = next_due.map_or(Duration::from_secs(60), |at| {
             Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
         });
-        let mut finished = Vec::new();
-        if in_flight.is_empty() {
+        let Loop {
+            in_flight,
+            finished,
+            committing,
+        } = state;
+        let mut committed = None;
+        {
+            let commit_ends = async {
+                match committing.as_mut() {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(sleep) => {}
-            }
-        } else {
-            tokio::select! {
-                joined = in_flight.join_next() => finished.extend(joined.and_then(Result::ok)),
+                joined = in_flight.join_next(), if !in_flight.is_empty() => {
+                    finished.extend(joined.and_then(Result::ok));
+                }
+                ended = commit_ends => committed = Some(ended),
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(sleep) => {}
             }
@@ -155,10 +193,16 @@ impl Deliverer {
         while let Some(joined) = in_flight.try_join_next() {
             finished.extend(joined.ok());
         }
-        if !finished.is_empty() {
-            self.commit(finished).await?;
+        match committed {
+            None => Ok(()),
+            Some(ended) => {
+                *committing = None;
+                // A failed commit loses no delivery: its attempts' leases
+                // run out and they are attempted again.
+                ended
+                    .map_err(|e| OutboxError::Storage(format!("outbox commit task failed: {e}")))?
+            }
         }
-        Ok(())
     }
 
     /// Counts the attempts (one commit), then starts the requests.
@@ -180,10 +224,13 @@ impl Deliverer {
         Ok(())
     }
 
+    /// Commits outcomes. That `notification_sent` is on the ledger is kept
+    /// only for a delivery that will be attempted again (a delivered one
+    /// never is), so the common case is one commit.
     async fn commit(&self, finished: Vec<Attempt>) -> Result<(), OutboxError> {
         let recorded: Vec<u64> = finished
             .iter()
-            .filter(|a| a.sent_recorded)
+            .filter(|a| a.newly_recorded && !matches!(a.outcome, Outcome::Acknowledged { .. }))
             .map(|a| a.seq)
             .collect();
         let outcomes: Vec<(u64, Outcome)> =
@@ -206,54 +253,72 @@ impl Deliverer {
     /// One request and its ledger entries.
     async fn attempt(&self, delivery: Delivery) -> Attempt {
         let seq = delivery.seq;
-        let mut sent_recorded = delivery.sent_recorded;
-        let outcome = match self.send(&delivery).await {
-            Err(error) => self.retry(&delivery, error, None),
-            Ok((status, retry_after)) => {
-                if !sent_recorded {
-                    match self.record_sent(&delivery).await {
-                        Ok(()) => sent_recorded = true,
-                        Err(error) => {
-                            let error =
-                                format!("answered {status}, but the ledger failed: {error}");
-                            return Attempt {
-                                seq,
-                                outcome: self.retry(&delivery, error, None),
-                                sent_recorded,
-                            };
-                        }
-                    }
-                }
-                self.judge(&delivery, status, retry_after).await
+        let unrecorded = !delivery.sent_recorded;
+        let (status, retry_after) = match self.send(&delivery).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                return Attempt {
+                    seq,
+                    outcome: self.retry(&delivery, error, None),
+                    newly_recorded: false,
+                };
             }
         };
+        if status.is_success() {
+            // Both entries queued at once, so that one group commit of the
+            // ledger usually takes both.
+            let sent = async {
+                if unrecorded {
+                    self.record_sent(&delivery).await
+                } else {
+                    Ok(())
+                }
+            };
+            let (sent, acknowledged) = tokio::join!(sent, self.record_acknowledged(&delivery));
+            let newly_recorded = unrecorded && sent.is_ok();
+            let outcome = match sent.and(acknowledged) {
+                Ok(()) => Outcome::Acknowledged {
+                    at: Timestamp::now(),
+                },
+                Err(error) => self.retry(
+                    &delivery,
+                    format!("acknowledged, but the ledger failed: {error}"),
+                    None,
+                ),
+            };
+            return Attempt {
+                seq,
+                outcome,
+                newly_recorded,
+            };
+        }
+        let mut newly_recorded = false;
+        if unrecorded {
+            if let Err(error) = self.record_sent(&delivery).await {
+                let error = format!("answered {status}, but the ledger failed: {error}");
+                return Attempt {
+                    seq,
+                    outcome: self.retry(&delivery, error, None),
+                    newly_recorded,
+                };
+            }
+            newly_recorded = true;
+        }
         Attempt {
             seq,
-            outcome,
-            sent_recorded,
+            outcome: self.judge(&delivery, status, retry_after),
+            newly_recorded,
         }
     }
 
-    /// What an answer means.
-    async fn judge(
+    /// What an answer other than `2xx` means.
+    fn judge(
         &self,
         delivery: &Delivery,
         status: StatusCode,
         retry_after: Option<Duration>,
     ) -> Outcome {
         let endpoint = delivery.new.endpoint.as_deref().unwrap_or_default();
-        if status.is_success() {
-            return match self.record_acknowledged(delivery).await {
-                Ok(()) => Outcome::Acknowledged {
-                    at: Timestamp::now(),
-                },
-                Err(error) => self.retry(
-                    delivery,
-                    format!("acknowledged, but the ledger failed: {error}"),
-                    None,
-                ),
-            };
-        }
         if status == StatusCode::GONE {
             return Outcome::Gone {
                 error: format!(
