@@ -9,8 +9,14 @@
 //! same admin authorization (a halt adds verification, the halt store's own
 //! durable commit and the 451 read to that).
 //!
+//! Then the third-hop figure (budget: under 1 s on loopback): three
+//! gateways chained by loopback webhooks, each halt posted at the first,
+//! timed until it is in force at the third and until the third's
+//! acknowledgement is recorded by the second.
+//!
 //! `cargo bench -p cragate --bench halt`; `HALT_BENCH_ROUNDS` sets the
-//! operations per phase (default 200). Files go under the target directory.
+//! operations per phase (default 200), `HALT_BENCH_CHAIN_ROUNDS` the halts
+//! through the chain (default 50). Files go under the target directory.
 
 #![allow(
     clippy::unwrap_used,
@@ -119,6 +125,138 @@ fn main() {
     );
     let _ = server.kill();
     let _ = server.wait();
+
+    let chain_rounds = std::env::var("HALT_BENCH_CHAIN_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50usize);
+    chain(dir.path(), chain_rounds, halt.p50());
+}
+
+/// Three gateways, importer -> distributor -> reseller, each the next
+/// one's supplier over a loopback webhook: the time from `POST /v1/halts`
+/// at the importer to the notice in force at the reseller (the third hop)
+/// and to the reseller's acknowledgement recorded by the distributor
+/// (budget: under 1 s), against the one-node halt-to-451 time measured
+/// above.
+fn chain(dir: &Path, rounds: usize, one_node: Duration) {
+    let key = Ed25519KeyPair::generate().unwrap();
+    let secret = |name: &str, byte: u8| {
+        let path = dir.join(format!("{name}.whsec"));
+        std::fs::write(&path, format!("whsec_{}\n", STANDARD.encode([byte; 32]))).unwrap();
+        path.display().to_string()
+    };
+    let (imp_dist, dist_res) = (secret("imp-dist", 1), secret("dist-res", 2));
+    let supplier =
+        |id: &str, file: &str| format!("[[suppliers]]\nid = {id:?}\nsecret_file = {file:?}\n");
+    let customer = |id: &str, base: &str, file: &str| {
+        format!(
+            "[[customers]]\nid = {id:?}\nwebhook = \"http://{base}/v1/notifications\"\nsecret_file = {file:?}\n"
+        )
+    };
+    let (mut reseller, reseller_at) = start_with(
+        &dir.join("reseller"),
+        &key,
+        &supplier("distributor", &dist_res),
+    );
+    let (mut distributor, distributor_at) = start_with(
+        &dir.join("distributor"),
+        &key,
+        &format!(
+            "{}{}",
+            supplier("importer", &imp_dist),
+            customer("reseller", &reseller_at, &dist_res)
+        ),
+    );
+    let (mut importer, importer_at) = start_with(
+        &dir.join("importer"),
+        &key,
+        &customer("distributor", &distributor_at, &imp_dist),
+    );
+    let pids = [importer.id(), distributor.id(), reseller.id()];
+    let auth = format!("Bearer {TOKEN}");
+    let mut at_importer = Http::connect(&importer_at);
+    let mut at_distributor = Http::connect(&distributor_at);
+    let mut at_reseller = Http::connect(&reseller_at);
+    for i in 0..rounds {
+        for (http, to) in [
+            (&mut at_importer, "distributor"),
+            (&mut at_distributor, "reseller"),
+        ] {
+            let link = json!({
+                "direction": "outbound", "product": format!("vaultkey-bench-{i}"),
+                "release": "3.1.0", "quantity": 1,
+                "counterparty": {"id": to, "name": to, "postal_address": "1 Harbour Road"},
+                "supplied_on": "2026-12-01", "support_end": null
+            });
+            let (status, body) = http.send(
+                "POST",
+                "/v1/admin/ledger/supply-links",
+                &[("authorization", &auth)],
+                &serde_json::to_vec(&link).unwrap(),
+            );
+            assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        }
+    }
+    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    let (mut in_force, mut acked) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let signed = sign(&key, i);
+        let path = format!("/v1/halts/keyguard-psirt/{}", i + 1);
+        let started = Instant::now();
+        let (status, body) =
+            at_importer.send("POST", "/v1/halts", &[("authorization", &auth)], &signed);
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        let deadline = started + Duration::from_secs(10);
+        loop {
+            let (status, _) = at_reseller.send("GET", &path, &[("authorization", &auth)], b"");
+            if status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "halt {} never reached the reseller",
+                i + 1
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        in_force.push(started.elapsed());
+        loop {
+            let (status, body) =
+                at_distributor.send("GET", &path, &[("authorization", &auth)], b"");
+            let shown: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            if status == 200 && shown["deliveries"][0]["state"] == "delivered" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "halt {} never acknowledged by the reseller",
+                i + 1
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        acked.push(started.elapsed());
+    }
+    let cpu: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
+    in_force.sort_unstable();
+    acked.sort_unstable();
+    let pct = |v: &[Duration], p: usize| v[(v.len() * p / 100).min(v.len() - 1)];
+    println!(
+        "chain of three gateways, {rounds} halts: in force at the third hop p50 {:?}, p99 {:?}; \
+         its acknowledgement recorded by the second p50 {:?}, p99 {:?}, max {:?} (budget 1 s); \
+         {:.1}x the one-node halt-to-451 p50; CPU of the three gateways {:.0} µs per halt",
+        pct(&in_force, 50),
+        pct(&in_force, 99),
+        pct(&acked, 50),
+        pct(&acked, 99),
+        acked[acked.len() - 1],
+        pct(&acked, 50).as_secs_f64() / one_node.as_secs_f64(),
+        cpu * 1e6 / rounds as f64,
+    );
+    for child in [&mut importer, &mut distributor, &mut reseller] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// One phase: wall time of each operation and the gateway's CPU time.
@@ -182,6 +320,13 @@ fn root() -> PathBuf {
 /// Starts `cragate serve` with the shipped app-store policy and one halt
 /// issuer whose key is `key`; the process and its base URL.
 fn start(dir: &Path, key: &Ed25519KeyPair) -> (Child, String) {
+    start_with(dir, key, "")
+}
+
+/// [`start`] with `partners` (`[[customers]]`, `[[suppliers]]`) in the
+/// configuration.
+fn start_with(dir: &Path, key: &Ed25519KeyPair, partners: &str) -> (Child, String) {
+    std::fs::create_dir_all(dir).unwrap();
     let public = key.public_key().as_der().unwrap();
     let pem = format!(
         "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
@@ -212,7 +357,7 @@ fn start(dir: &Path, key: &Ed25519KeyPair) -> (Child, String) {
     std::fs::write(
         dir.join("cragate.toml"),
         format!(
-            "[admin]\nbearer_token_file = {:?}\n",
+            "{partners}\n[admin]\nbearer_token_file = {:?}\n",
             dir.join("token").display().to_string()
         ),
     )

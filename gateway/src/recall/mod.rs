@@ -241,6 +241,18 @@ impl Halts {
         self.store.one(issuer, sequence)?.map(in_force).transpose()
     }
 
+    /// Every accepted lift, oldest first.
+    pub fn lifts(&self) -> Result<Vec<InForce>, HaltError> {
+        let mut lifts = Vec::new();
+        for stored in self.store.all()? {
+            let held = in_force(stored)?;
+            if held.notice.action == Action::Lift {
+                lifts.push(held);
+            }
+        }
+        Ok(lifts)
+    }
+
     /// Reads the view again if another node changed the store since it
     /// was read; whether it did.
     pub fn refresh_if_changed(&self) -> Result<bool, HaltError> {

@@ -29,6 +29,7 @@ use crate::pipeline::oci::OciGate;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
 use crate::recall::pg_halts::PgHaltStore;
+use crate::recall::propagate::notification_id;
 use crate::recall::{HALT_POLL_INTERVAL, HaltStore, Halts, RedbHaltStore};
 use crate::upstream::oci::OciUpstream;
 use crate::upstream::{FileCatalog, HttpUpstream, Upstream};
@@ -228,17 +229,7 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
         gateway.recall.suppliers.len(),
         gateway.recall.outbox.len().unwrap_or(0),
     );
-    // A notice put in force just before a crash may not have been queued
-    // for the customers yet: queue every notice in force again (a delivery
-    // already in the outbox is not added twice).
-    for held in gateway.halts.view().iter() {
-        if let Err(error) = crate::routes::notifications::propagate(&gateway, held) {
-            eprintln!(
-                "cragate: recall: cannot queue {}/{}: {error}",
-                held.notice.issuer, held.notice.sequence
-            );
-        }
-    }
+    requeue(&gateway).await;
     // The delivery worker runs on this loop, beside the signal handling:
     // it only waits on the network and hands commits to blocking threads.
     let deliverer = Arc::new(gateway.recall.deliverer(Arc::clone(&gateway.appender)));
@@ -296,6 +287,45 @@ pub async fn run(config: Config, policy: Policy) -> anyhow::Result<()> {
     })
     .await
     .context("cannot wait for the workers")?
+}
+
+/// A notice put in force just before a crash may not have been queued for
+/// the customers yet: every notice in force is queued again (a delivery
+/// already in the outbox is not added twice), and so is every lift that
+/// has no delivery yet (a lift is not in force, so it is not in the view).
+async fn requeue(gateway: &Arc<Gateway>) {
+    let gateway = Arc::clone(gateway);
+    let done = tokio::task::spawn_blocking(move || {
+        let mut notices: Vec<crate::recall::InForce> = gateway
+            .halts
+            .view()
+            .iter()
+            .map(|held| held.as_ref().clone())
+            .collect();
+        match gateway.halts.lifts() {
+            Ok(lifts) => notices.extend(lifts.into_iter().filter(|lift| {
+                let id = notification_id(&lift.notice.issuer, lift.notice.sequence);
+                gateway
+                    .recall
+                    .outbox
+                    .deliveries(&id)
+                    .map_or(true, |queued| queued.is_empty())
+            })),
+            Err(error) => eprintln!("cragate: recall: cannot read the lifts to queue: {error}"),
+        }
+        for held in &notices {
+            if let Err(error) = crate::routes::notifications::propagate(&gateway, held) {
+                eprintln!(
+                    "cragate: recall: cannot queue {}/{}: {error}",
+                    held.notice.issuer, held.notice.sequence
+                );
+            }
+        }
+    })
+    .await;
+    if let Err(error) = done {
+        eprintln!("cragate: recall: the queueing at start failed: {error}");
+    }
 }
 
 /// One worker thread: a single-threaded event loop serving connections
