@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use cragate_verifier::Digest;
-use cragate_verifier::halt::{Action, VerifiedNotice};
+use cragate_verifier::halt::{Action, Scope, VerifiedNotice};
 use jiff::Timestamp;
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
@@ -35,6 +35,9 @@ pub struct NoticeInForce {
     pub lifts: Vec<u64>,
     /// The products in scope.
     pub products: Vec<ProductId>,
+    /// The whole scope: the releases and batches a supply link names
+    /// narrow who is told.
+    pub scope: Scope,
     /// Digest of the signed notice.
     pub digest: Digest,
     /// The signed notice as received.
@@ -54,6 +57,7 @@ impl NoticeInForce {
             action: notice.action,
             lifts: notice.lifts.clone(),
             products: notice.scope.products.clone(),
+            scope: notice.scope.clone(),
             digest: Digest::of(held.stored.signed.as_bytes()),
             signed: RawValue::from_string(held.stored.signed.clone())?,
             issued_at: notice.issued_at,
@@ -71,6 +75,7 @@ impl NoticeInForce {
             action: notice.action,
             lifts: notice.lifts.clone(),
             products: notice.scope.products.clone(),
+            scope: notice.scope.clone(),
             digest: verified.signed_digest(),
             signed: RawValue::from_string(text)?,
             issued_at: notice.issued_at,
@@ -149,7 +154,7 @@ impl Propagator {
         }
         Ok(recipients::from_supply_links(
             ledger,
-            &notice.products,
+            &notice.scope,
             &self.customers,
         )?)
     }

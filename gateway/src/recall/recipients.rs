@@ -1,13 +1,22 @@
 //! Who must be told of a notice: the customers the ledger's outbound
-//! supply links say received a product in scope (CRA Art. 23(1)(b): the
+//! supply links say received a unit in scope (CRA Art. 23(1)(b): the
 //! records of whom the operator supplied; Art. 19(5), 20(4): inform them),
 //! and, for a `lift`, the same customers as the notice it lifts.
+//!
+//! A link is in scope when its product is named and its `release` and
+//! `batch`, where it records them, fall in the notice's `versions` and
+//! `batches`; a link that does not record one is in scope for it (fail
+//! closed: a customer is never left untold because a record is
+//! incomplete), and so is a release that is not semver. Links carry no
+//! artifact digests, so `digests` does not narrow who is told.
 //!
 //! A customer named by a supply link but missing from `[[customers]]`
 //! cannot be reached; it is listed apart so that the operator sees whom
 //! to tell by other means, and `cragate recall status` shows it.
 
 use std::collections::BTreeMap;
+
+use cragate_verifier::halt::{Scope, Unit};
 
 use crate::config::partners::Customer;
 use crate::ledger::entry::EntryBody;
@@ -23,16 +32,31 @@ pub struct Recipients {
     pub unreachable: Vec<(String, Vec<ProductId>)>,
 }
 
-/// The customers that received any of `products`, by the ledger.
+/// The customers that received a unit in `scope`, by the ledger.
 pub fn from_supply_links(
     ledger: &dyn LedgerStore,
-    products: &[ProductId],
+    scope: &Scope,
     customers: &[Customer],
 ) -> Result<Recipients, LedgerError> {
     let mut received: BTreeMap<String, Vec<ProductId>> = BTreeMap::new();
-    for product in products {
+    for product in &scope.products {
         for link in supply_chain(ledger, product)?.downstream {
-            if let EntryBody::SupplyLink { counterparty, .. } = &link.record.body {
+            if let EntryBody::SupplyLink {
+                counterparty,
+                release,
+                batch,
+                ..
+            } = &link.record.body
+            {
+                let unit = Unit {
+                    product: product.as_str(),
+                    version: release.as_deref(),
+                    digests: &[],
+                    batch: batch.as_deref(),
+                };
+                if !scope.covers(&unit) {
+                    continue;
+                }
                 let list = received
                     .entry(counterparty.id.as_str().to_owned())
                     .or_default();
@@ -78,12 +102,22 @@ mod tests {
     use crate::ledger::{Entry, RedbLedger, SigningKey, StoreOptions, Submission};
 
     fn link(direction: Direction, product: &str, customer: &str) -> Submission {
+        link_of(direction, product, customer, Some("2.8.1"), None)
+    }
+
+    fn link_of(
+        direction: Direction,
+        product: &str,
+        customer: &str,
+        release: Option<&str>,
+        batch: Option<&str>,
+    ) -> Submission {
         Submission::new(Entry {
             time: Timestamp::now(),
             body: EntryBody::SupplyLink {
                 direction,
                 product: product.parse().unwrap(),
-                release: Some("2.8.1".into()),
+                release: release.map(str::to_owned),
                 quantity: Some(10),
                 counterparty: Operator {
                     id: customer.parse().unwrap(),
@@ -93,7 +127,7 @@ mod tests {
                 supplied_on: "2026-11-20".parse().unwrap(),
                 support_end: None,
                 shipment: None,
-                batch: None,
+                batch: batch.map(str::to_owned),
             },
         })
         .unwrap()
@@ -124,18 +158,78 @@ mod tests {
                 link(Direction::Outbound, "other-product", "reseller-sued"),
             ])
             .unwrap();
-        let products = [
-            "lumacam-c3-pro".parse().unwrap(),
-            "lumacam-c3-mini".parse().unwrap(),
-        ];
+        let scope = scope(&["lumacam-c3-pro", "lumacam-c3-mini"], None, &[]);
         let customers = [customer("reseller-nord"), customer("reseller-sued")];
-        let recipients = from_supply_links(ledger.as_ref(), &products, &customers).unwrap();
+        let recipients = from_supply_links(ledger.as_ref(), &scope, &customers).unwrap();
         assert_eq!(recipients.reachable.len(), 1);
         let (who, what) = &recipients.reachable[0];
         assert_eq!(who.id, "reseller-nord");
         assert_eq!(what.len(), 2);
         assert_eq!(recipients.unreachable.len(), 1);
         assert_eq!(recipients.unreachable[0].0, "shop-unknown");
+    }
+
+    fn scope(products: &[&str], versions: Option<&str>, batches: &[&str]) -> Scope {
+        Scope {
+            products: products.iter().map(|p| p.parse().unwrap()).collect(),
+            versions: versions.map(|v| cragate_verifier::halt::VersionRange::parse(v).unwrap()),
+            digests: Vec::new(),
+            batches: batches.iter().map(|b| (*b).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn releases_and_batches_outside_the_scope_are_not_told_and_unknown_ones_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::load_or_create(&dir.path().join("key")).unwrap();
+        let ledger: Arc<dyn LedgerStore> =
+            Arc::new(RedbLedger::in_memory(key, StoreOptions::default()).unwrap());
+        let p = "lumacam-c3-pro";
+        ledger
+            .append_batch(&[
+                link_of(Direction::Outbound, p, "old-release", Some("2.8.1"), None),
+                link_of(Direction::Outbound, p, "new-release", Some("2.9.0"), None),
+                link_of(Direction::Outbound, p, "no-release", None, None),
+                link_of(Direction::Outbound, p, "odd-release", Some("build 7"), None),
+                link_of(
+                    Direction::Outbound,
+                    p,
+                    "other-batch",
+                    Some("2.8.1"),
+                    Some("W40"),
+                ),
+                link_of(
+                    Direction::Outbound,
+                    p,
+                    "same-batch",
+                    Some("2.8.1"),
+                    Some("W41"),
+                ),
+            ])
+            .unwrap();
+        let names = |scope: &Scope| {
+            let recipients = from_supply_links(ledger.as_ref(), scope, &[]).unwrap();
+            recipients
+                .unreachable
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&scope(&[p], Some("<2.9.0"), &[])),
+            [
+                "no-release",
+                "odd-release",
+                "old-release",
+                "other-batch",
+                "same-batch"
+            ]
+        );
+        assert_eq!(
+            names(&scope(&[p], Some("<2.9.0"), &["W41"])),
+            ["no-release", "odd-release", "old-release", "same-batch"]
+        );
+        assert_eq!(names(&scope(&[p], None, &[])).len(), 6);
     }
 
     #[test]
