@@ -437,3 +437,66 @@ fn signatures_are_found_through_the_referrers_api_with_its_pages() {
         "{requests:?}"
     );
 }
+
+#[test]
+fn a_halted_image_is_denied_with_the_notices_reason_its_blobs_too_until_a_lift() {
+    use crate::halt_util::{Algorithm, halt_issuers, lift, notice, openssl_key, sign};
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let psirt = openssl_key(policy_dir.path(), "psirt", Algorithm::Ed25519);
+    let policy = write_policy(policy_dir.path());
+    let mut text = std::fs::read_to_string(&policy).unwrap();
+    text.push_str(&halt_issuers(&[(
+        "acme-psirt",
+        &psirt.public,
+        &["oci.acme_*"],
+    )]));
+    std::fs::write(&policy, text).unwrap();
+    let gateway = Gateway::with_config(&format!(
+        "policy = {:?}\n[oci]\nupstream = \"{}\"\n",
+        policy.display().to_string(),
+        registry.base()
+    ));
+    let image = image("halted");
+    push_signed(&registry, "acme/cam", "v1", &image, Some(ACME), None, true);
+    let target = tempfile::tempdir().unwrap();
+    let through = format!("{}/acme/cam:v1", gateway.base.trim_start_matches("http://"));
+    let copied = skopeo_copy(&through, &target.path().join("before"));
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+    let blob = gateway.url(&format!("/v2/acme/cam/blobs/{}", image.blobs[1].digest));
+    assert_eq!(get(&blob).status, 200);
+
+    let post = |signed: &[u8]| {
+        let auth = format!("Authorization: Bearer {}", crate::serve_util::ADMIN_TOKEN);
+        crate::serve_util::send_json_with("POST", &gateway.url("/v1/halts"), signed, &["-H", &auth])
+    };
+    let mut halt = notice("acme-psirt", 1, "recall", &["oci.acme_cam"]);
+    halt["reason"] = json!("firmware image leaks device keys");
+    let reply = post(&sign(policy_dir.path(), &psirt, &halt));
+    assert_eq!(reply.status, 201, "{reply:?}");
+    // The pull is refused with the notice's reason in skopeo's own error,
+    // and so is the blob of the image allowed before.
+    let error = refused(&gateway, "acme/cam:v1");
+    assert!(error.contains("unavailable for legal reasons"), "{error}");
+    assert!(
+        error.contains("firmware image leaks device keys"),
+        "{error}"
+    );
+    let reply = get(&blob);
+    assert_eq!(reply.status, 403, "{reply:?}");
+    let message = reply.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("recall notice acme-psirt/1"), "{message}");
+
+    let reply = post(&sign(
+        policy_dir.path(),
+        &psirt,
+        &lift("acme-psirt", 2, &[1], &["oci.acme_cam"]),
+    ));
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let copied = skopeo_copy(&through, &target.path().join("after"));
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+    assert_eq!(get(&blob).status, 200);
+}

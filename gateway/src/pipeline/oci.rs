@@ -45,7 +45,7 @@ pub struct OciGate {
     /// The registry.
     pub upstream: OciUpstream,
     verdicts: Mutex<LruCache<(Digest, Digest), Cached>>,
-    blobs: Mutex<LruCache<(String, Digest), u64>>,
+    blobs: Mutex<LruCache<(String, Digest), AllowedBlob>>,
 }
 
 /// What a manifest request comes to.
@@ -68,8 +68,8 @@ impl OciGate {
         }
     }
 
-    /// The size of blob `digest` of `name` if an allowed manifest names it.
-    pub fn allowed_blob(&self, name: &str, digest: &Digest) -> Option<u64> {
+    /// Blob `digest` of `name` if an allowed manifest names it.
+    pub fn allowed_blob(&self, name: &str, digest: &Digest) -> Option<AllowedBlob> {
         self.blobs
             .lock()
             .ok()?
@@ -91,7 +91,7 @@ impl OciGate {
         };
         check_reference(reference, &document)?;
         let manifest = parse(&document)?;
-        if let Some(notice) = halt_notice(gateway, name, &document.digest) {
+        if let Some(notice) = halt_notice(gateway, name, &[document.digest]) {
             return Err(GatewayError::client(ErrorKind::ImageHalted(notice)));
         }
         let verdict = match manifest.kind {
@@ -170,7 +170,7 @@ impl OciGate {
         if let Some(cached) = cached {
             let fingerprint = self.upstream.fingerprint(name, &digest).await?;
             if fingerprint == cached.fingerprint {
-                self.allow_blobs(name, manifest, &cached.verdict);
+                self.allow_blobs(name, digest, manifest, &cached.verdict);
                 return Ok(cached.verdict);
             }
         }
@@ -185,7 +185,7 @@ impl OciGate {
         .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?;
         gateway.decisions.image(&verdict, peer).await?;
         let verdict = Arc::new(verdict);
-        self.allow_blobs(name, manifest, &verdict);
+        self.allow_blobs(name, digest, manifest, &verdict);
         if let Ok(mut cache) = self.verdicts.lock() {
             cache.put(
                 key,
@@ -198,37 +198,56 @@ impl OciGate {
         Ok(verdict)
     }
 
-    /// Remembers the config and layers of an allowed image manifest.
-    fn allow_blobs(&self, name: &str, manifest: &ImageManifest, verdict: &ImageVerdict) {
+    /// Remembers the config and layers of allowed image manifest `digest`.
+    fn allow_blobs(
+        &self,
+        name: &str,
+        digest: Digest,
+        manifest: &ImageManifest,
+        verdict: &ImageVerdict,
+    ) {
         if !verdict.decision.accepts() || manifest.kind != ManifestKind::Image {
             return;
         }
         if let Ok(mut blobs) = self.blobs.lock() {
             for descriptor in manifest.config.iter().chain(&manifest.entries) {
-                blobs.put((name.to_owned(), descriptor.digest), descriptor.size);
+                let allowed = AllowedBlob {
+                    size: descriptor.size,
+                    manifest: digest,
+                };
+                blobs.put((name.to_owned(), descriptor.digest), allowed);
             }
         }
     }
 }
 
+/// A blob an allowed manifest names.
+#[derive(Debug, Clone, Copy)]
+pub struct AllowedBlob {
+    /// Its size, from the manifest.
+    pub size: u64,
+    /// The manifest that allowed it (the last one, when several name it).
+    pub manifest: Digest,
+}
+
 /// The halt-sale state (CRA Art. 19(3), 20(3)): the notice in force that
-/// blocks manifest `digest` of repository `name`, worded for the client,
-/// if any. An image is the product its ledger entries are recorded under
-/// (`oci.` and the repository, [`super::record::image_product_id`]); a
-/// notice naming that product or the manifest digest blocks it, whatever
+/// blocks an image of repository `name` with one of `digests` (its
+/// manifest's, and a blob's when a blob is asked for), worded for the
+/// client, if any. An image is the product its ledger entries are recorded
+/// under (`oci.` and the repository, [`super::record::image_product_id`]);
+/// a notice naming that product or one of the digests blocks it, whatever
 /// its version range (an image has no version the notice could be
-/// compared with: fail closed). Checked on every manifest request, before
-/// the verdict cache.
-fn halt_notice(gateway: &Gateway, name: &str, digest: &Digest) -> Option<String> {
+/// compared with: fail closed). Checked on every manifest and blob
+/// request, before the verdict cache.
+pub fn halt_notice(gateway: &Gateway, name: &str, digests: &[Digest]) -> Option<String> {
     // A repository whose name makes no product id is still matched by the
     // notices naming its manifest digest (fail closed).
     let product = super::record::image_product_id(name)
         .map_or_else(|_| format!("oci.{name}"), |id| id.as_str().to_owned());
-    let digests = [*digest];
     let unit = cragate_verifier::halt::Unit {
         product: &product,
         version: None,
-        digests: &digests,
+        digests,
         batch: None,
     };
     let halt = gateway.halts.blocking(&unit)?;

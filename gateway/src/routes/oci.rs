@@ -23,7 +23,7 @@ use crate::http::body::{Body, full};
 use crate::http::error::{ErrorKind, Excerpt, GatewayError};
 use crate::http::oci_error::oci_error_response;
 use crate::pipeline::Gateway;
-use crate::pipeline::oci::{ManifestOutcome, OciGate};
+use crate::pipeline::oci::{ManifestOutcome, OciGate, halt_notice};
 use crate::upstream::oci::MANIFEST_ACCEPT;
 use crate::upstream::verified::VerifiedBody;
 
@@ -204,11 +204,16 @@ async fn blob(
     name: &str,
     digest: Digest,
 ) -> Result<Response<Body>, GatewayError> {
-    let Some(size) = gate.allowed_blob(name, &digest) else {
+    let Some(allowed) = gate.allowed_blob(name, &digest) else {
         return Err(GatewayError::client(ErrorKind::BlobNotAllowed {
             digest: Excerpt::new(&digest.to_string()),
         }));
     };
+    // A blob of an image allowed before a halt is halted with it.
+    if let Some(notice) = halt_notice(gateway, name, &[allowed.manifest, digest]) {
+        return Err(GatewayError::client(ErrorKind::ImageHalted(notice)));
+    }
+    let size = allowed.size;
     let path = format!("/v2/{name}/blobs/{digest}");
     let body = if method == Method::HEAD {
         full(bytes::Bytes::new())
