@@ -7,7 +7,9 @@
 //! sequence, and a version counter that every change moves in the same
 //! transaction. Each node polls the counter ([`super::Halts::watch`]) and
 //! reads the notices again when it moved; a change also sends
-//! `NOTIFY cragate_halts` for listeners.
+//! `NOTIFY cragate_halts`, which each node listens for on a connection of
+//! its own ([`HaltStore::subscribe`]) to read them at once instead of at
+//! its next poll.
 //!
 //! Acceptance of one issuer's notices is serialised across nodes by a
 //! PostgreSQL advisory lock on the issuer, held from the sequence check to
@@ -20,6 +22,9 @@ use deadpool_postgres::Pool;
 
 use super::store::{HaltStore, IssuerLock, StoreError, StoredHalt};
 use crate::ledger::PgDatabase;
+
+/// The channel a change of the halts is notified on.
+pub const CHANNEL: &str = "cragate_halts";
 
 /// Key space of the advisory locks on issuers (distinct from the
 /// migration lock's key): the issuer's `hashtext` is the second key.
@@ -128,7 +133,7 @@ impl HaltStore for PgHaltStore {
             )
             .await
             .map_err(shared)?;
-            txn.execute("NOTIFY cragate_halts", &[])
+            txn.execute(&format!("NOTIFY {CHANNEL}"), &[])
                 .await
                 .map_err(shared)?;
             txn.commit().await.map_err(shared)?;
@@ -194,6 +199,10 @@ impl HaltStore for PgHaltStore {
             client: Some(client),
             database: self.database.clone(),
         })))
+    }
+
+    fn subscribe(&self, changed: Box<dyn FnMut() -> bool + Send>) {
+        self.database.listen(CHANNEL, changed);
     }
 }
 
