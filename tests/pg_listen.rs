@@ -2,13 +2,14 @@
 //! (`LISTEN cragate_halts`, `LISTEN cragate_outbox`): a node that
 //! subscribed is told when another node stores a halt or queues a
 //! delivery, and again after the database was stopped and started (its
-//! listening connection is opened again, the node is not restarted).
+//! listening connection is opened again, the node is not restarted). A
+//! `NOTIFY` the engine refuses leaves the rest of its transaction stored.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
-use cragate::ledger::{LedgerStore, Location, StoreOptions};
+use cragate::ledger::{LedgerStore, Location, StoreOptions, pg_listen};
 use cragate::recall::outbox::{NewDelivery, Outbox};
 use cragate::recall::pg_halts::PgHaltStore;
 use cragate::recall::pg_outbox::PgOutbox;
@@ -97,4 +98,28 @@ fn a_node_is_told_of_another_nodes_halts_and_deliveries_and_again_after_a_databa
         .enqueue(&[delivery("keyguard-psirt/2")], jiff::Timestamp::now())
         .unwrap();
     told(&hear_outbox, "the other node's delivery after the restart");
+}
+
+#[test]
+fn a_notify_the_engine_refuses_leaves_the_rest_of_the_change_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = Postgres::start();
+    let url = postgres.database();
+    let store = node(dir.path(), "one", &url);
+    // A channel name PostgreSQL refuses (a syntax error, as an engine
+    // without NOTIFY refuses the statement) in the transaction of a change.
+    let done = store.database().unwrap().block_on(|pool| async move {
+        let mut client = pool.get().await.unwrap();
+        let mut txn = client.transaction().await.unwrap();
+        txn.batch_execute("CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")
+            .await
+            .unwrap();
+        pg_listen::notify(&mut txn, "no such channel")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    });
+    assert!(done.is_some(), "the transaction failed");
+    let name = url.rsplit('/').next().unwrap();
+    assert_eq!(postgres.sql(name, "SELECT n FROM kept"), "7\n");
 }

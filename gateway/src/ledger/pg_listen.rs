@@ -8,7 +8,9 @@
 //! connection or an engine without `LISTEN` only makes a change arrive
 //! later. A lost connection is opened again, after a pause that doubles
 //! up to [`RECONNECT_MAX`]; an engine that refuses the `LISTEN` statement
-//! itself is told once and not asked again.
+//! itself is told once and not asked again. For the same reason a change
+//! sends its `NOTIFY` inside a savepoint ([`notify`]): an engine that
+//! refuses it still stores the change.
 
 use std::time::Duration;
 
@@ -20,10 +22,15 @@ pub const RECONNECT_FIRST: Duration = Duration::from_millis(250);
 /// The longest pause between attempts: a database back after a restart is
 /// heard again within this.
 pub const RECONNECT_MAX: Duration = Duration::from_secs(5);
-/// TCP keepalive idle time of the listening connection: one that died
-/// without a word (a cable, a failed-over address) is noticed within
-/// about this and opened again.
+/// TCP keepalives of the listening connection, which is otherwise quiet:
+/// one that died without a word (a cable, a failed-over address) is
+/// noticed after the idle time and the probes, about a minute, and opened
+/// again; the poll covers the gap.
 pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+/// Time between keepalive probes.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Probes unanswered before the connection counts as dead.
+pub const KEEPALIVE_RETRIES: u32 = 3;
 
 /// How one listening session ended.
 enum Ended {
@@ -45,7 +52,11 @@ pub(super) async fn run(
     channel: &'static str,
     mut on_notify: impl FnMut() -> bool + Send,
 ) {
-    config.keepalives(true).keepalives_idle(KEEPALIVE_IDLE);
+    config
+        .keepalives(true)
+        .keepalives_idle(KEEPALIVE_IDLE)
+        .keepalives_interval(KEEPALIVE_INTERVAL)
+        .keepalives_retries(KEEPALIVE_RETRIES);
     let mut pause = RECONNECT_FIRST;
     let mut lost = false;
     loop {
@@ -134,6 +145,22 @@ async fn session(
                 }
             },
         }
+    }
+}
+
+/// Sends `NOTIFY channel` as part of `txn`, inside a savepoint, so that
+/// an engine that refuses `NOTIFY` (a feature it lacks, a syntax it does
+/// not know) leaves the rest of the transaction as it was: the other
+/// nodes poll, and see the change then. Any other failure is returned.
+pub async fn notify(
+    txn: &mut deadpool_postgres::Transaction<'_>,
+    channel: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let savepoint = txn.savepoint("cragate_notify").await?;
+    match savepoint.batch_execute(&format!("NOTIFY {channel}")).await {
+        Ok(()) => savepoint.commit().await,
+        Err(error) if refused(&error) => savepoint.rollback().await,
+        Err(error) => Err(error),
     }
 }
 

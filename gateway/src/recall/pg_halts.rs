@@ -21,7 +21,7 @@
 use deadpool_postgres::Pool;
 
 use super::store::{HaltStore, IssuerLock, StoreError, StoredHalt};
-use crate::ledger::PgDatabase;
+use crate::ledger::{PgDatabase, pg_listen};
 
 /// The channel a change of the halts is notified on.
 pub const CHANNEL: &str = "cragate_halts";
@@ -75,7 +75,7 @@ impl HaltStore for PgHaltStore {
         let lifts = lifts.to_vec();
         self.run(move |pool| async move {
             let mut client = pool.get().await.map_err(shared)?;
-            let txn = client.transaction().await.map_err(shared)?;
+            let mut txn = client.transaction().await.map_err(shared)?;
             let sequence = to_i64(halt.sequence)?;
             let last = txn
                 .query_opt(
@@ -133,9 +133,7 @@ impl HaltStore for PgHaltStore {
             )
             .await
             .map_err(shared)?;
-            txn.execute(&format!("NOTIFY {CHANNEL}"), &[])
-                .await
-                .map_err(shared)?;
+            pg_listen::notify(&mut txn, CHANNEL).await.map_err(shared)?;
             txn.commit().await.map_err(shared)?;
             Ok(())
         })

@@ -33,7 +33,7 @@ use super::outbox::{
     Delivery, DeliveryState, DisabledEndpoint, NewDelivery, Outbox, OutboxError, Outcome,
 };
 use super::redb_outbox::{UNREACHABLE, disabled_message};
-use crate::ledger::PgDatabase;
+use crate::ledger::{PgDatabase, pg_listen};
 
 /// The channel an enqueue is notified on.
 pub const CHANNEL: &str = "cragate_outbox";
@@ -125,7 +125,7 @@ impl Outbox for PgOutbox {
         let new = new.to_vec();
         self.run(move |pool| async move {
             let mut client = pool.get().await.map_err(storage)?;
-            let txn = client.transaction().await.map_err(storage)?;
+            let mut txn = client.transaction().await.map_err(storage)?;
             let next: i64 = txn
                 .query_one(
                     "SELECT next_seq FROM cragate_outbox_meta WHERE id = 1 FOR UPDATE",
@@ -163,7 +163,7 @@ impl Outbox for PgOutbox {
             .await
             .map_err(storage)?;
             if next > first {
-                txn.execute(&format!("NOTIFY {CHANNEL}"), &[])
+                pg_listen::notify(&mut txn, CHANNEL)
                     .await
                     .map_err(storage)?;
             }
