@@ -22,6 +22,7 @@ mod ledger_stores;
 mod oci;
 mod oci_util;
 mod outbox_stores;
+mod pg_listen;
 mod pipeline;
 mod postgres_util;
 mod readme;

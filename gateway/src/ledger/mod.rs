@@ -18,6 +18,7 @@ pub mod export;
 mod guard;
 pub mod merkle;
 pub mod migrate;
+pub mod pg_listen;
 pub mod pg_schema;
 pub mod postgres;
 pub mod redb_store;

@@ -67,6 +67,8 @@ pub struct PgLedger {
 pub struct PgDatabase {
     runtime: Arc<tokio::runtime::Runtime>,
     pool: Pool,
+    /// Where the pool connects, for connections of their own (`LISTEN`).
+    config: tokio_postgres::Config,
 }
 
 impl PgDatabase {
@@ -93,6 +95,20 @@ impl PgDatabase {
         F: Future<Output = ()> + Send + 'static,
     {
         self.runtime.spawn(work);
+    }
+
+    /// Listens for `NOTIFY channel` on a connection of its own, opened
+    /// again when lost ([`super::pg_listen`]), until `on_notify` returns
+    /// `false`. `on_notify` is called for each notification and once each
+    /// time listening starts; it runs on the database's runtime and must
+    /// not block.
+    pub fn listen(&self, channel: &'static str, on_notify: impl FnMut() -> bool + Send + 'static) {
+        self.spawn(super::pg_listen::run(
+            self.config.clone(),
+            tls(),
+            channel,
+            on_notify,
+        ));
     }
 }
 
@@ -124,6 +140,7 @@ impl PgLedger {
                 LedgerError::BadDatabaseUrl(error.to_string())
             })?;
         let target = describe(&config);
+        let listen_config = config.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("ledger-postgres")
@@ -159,6 +176,7 @@ impl PgLedger {
         let database = PgDatabase {
             runtime: Arc::new(runtime),
             pool: inner.pool.clone(),
+            config: listen_config,
         };
         let ledger = Self {
             database,

@@ -33,13 +33,20 @@ impl Recall {
         Ok(Self::with_outbox(outbox, partners))
     }
 
-    /// The engine over any outbox.
+    /// The engine over any outbox. The worker is woken by this gateway's
+    /// own enqueues, and by those of other nodes when the outbox is shared
+    /// and can tell ([`Outbox::subscribe`]).
     pub fn with_outbox(outbox: Arc<dyn Outbox>, partners: &Partners) -> Self {
+        let wake = Arc::new(Notify::new());
+        let weak = Arc::downgrade(&wake);
+        outbox.subscribe(Box::new(move || {
+            weak.upgrade().map(|wake| wake.notify_one()).is_some()
+        }));
         Self {
             propagator: Propagator {
                 outbox: Arc::clone(&outbox),
                 customers: partners.customers.clone(),
-                wake: Arc::new(Notify::new()),
+                wake,
             },
             outbox,
             suppliers: partners.suppliers.clone(),

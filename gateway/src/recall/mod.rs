@@ -14,9 +14,10 @@
 //! [`Halts::blocking`] is what every product route asks, on every request
 //! and after the verdict cache: a halt is never a cached verdict. It reads
 //! an in-memory view that `accept` replaces before it returns. With a store
-//! shared by several nodes ([`pg_halts::PgHaltStore`]), each node polls the
-//! store's version and reads the view again when another node changed it
-//! ([`Halts::watch`]).
+//! shared by several nodes ([`pg_halts::PgHaltStore`]), each node reads the
+//! view again when another node changed it ([`Halts::watch`]): at once when
+//! the store tells it (PostgreSQL's `LISTEN`), and at the latest at its
+//! next poll of the store's version.
 //!
 //! After a notice is in force: who must be told ([`recipients`]), the
 //! durable [`outbox`] of notifications to them ([`redb_outbox`] in the data
@@ -42,6 +43,7 @@ pub mod status;
 pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
@@ -264,18 +266,34 @@ impl Halts {
     }
 
     /// Keeps the view in step with a store other nodes change too: a
-    /// thread asks every `interval` ([`HALT_POLL_INTERVAL`]) and ends with
-    /// the last other holder of `halts`. A failed read is reported and
-    /// retried; the view stays as it was (the halts in force stay in
-    /// force).
+    /// thread asks the store's version at once when the store says it
+    /// changed ([`HaltStore::subscribe`]), and every `interval`
+    /// ([`HALT_POLL_INTERVAL`]) whether or not it said so, which is all
+    /// that runs when the store cannot tell. The thread ends with the last
+    /// other holder of `halts`. A failed read is reported and retried; the
+    /// view stays as it was (the halts in force stay in force).
     pub fn watch(halts: &Arc<Self>, interval: Duration) -> std::io::Result<()> {
+        // One pending wake is enough: a refresh reads everything.
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        halts.store.subscribe(Box::new(move || {
+            !matches!(wake.try_send(()), Err(TrySendError::Disconnected(())))
+        }));
         let weak: Weak<Self> = Arc::downgrade(halts);
         std::thread::Builder::new()
             .name("halt-watch".into())
             .spawn(move || {
+                let mut woken = Some(woken);
                 let mut failing = false;
                 loop {
-                    std::thread::sleep(interval);
+                    match woken.as_ref().map(|w| w.recv_timeout(interval)) {
+                        Some(Ok(()) | Err(RecvTimeoutError::Timeout)) => {}
+                        // The store stopped telling (or never could): poll.
+                        Some(Err(RecvTimeoutError::Disconnected)) => {
+                            woken = None;
+                            std::thread::sleep(interval);
+                        }
+                        None => std::thread::sleep(interval),
+                    }
                     let Some(halts) = weak.upgrade() else { return };
                     match halts.refresh_if_changed() {
                         Ok(_) => failing = false,

@@ -221,4 +221,11 @@ pub trait Outbox: Send + Sync + fmt::Debug {
     fn is_empty(&self) -> Result<bool, OutboxError> {
         Ok(self.len()? == 0)
     }
+
+    /// Asks to be told at once when another node sharing the outbox
+    /// queues deliveries: `queued` is called then (and may be called when
+    /// nothing was), until it returns `false`. It must not block. An
+    /// outbox only this gateway writes does nothing: its own enqueues wake
+    /// its worker.
+    fn subscribe(&self, _queued: Box<dyn FnMut() -> bool + Send>) {}
 }

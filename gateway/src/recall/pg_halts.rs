@@ -7,7 +7,9 @@
 //! sequence, and a version counter that every change moves in the same
 //! transaction. Each node polls the counter ([`super::Halts::watch`]) and
 //! reads the notices again when it moved; a change also sends
-//! `NOTIFY cragate_halts` for listeners.
+//! `NOTIFY cragate_halts`, which each node listens for on a connection of
+//! its own ([`HaltStore::subscribe`]) to read them at once instead of at
+//! its next poll.
 //!
 //! Acceptance of one issuer's notices is serialised across nodes by a
 //! PostgreSQL advisory lock on the issuer, held from the sequence check to
@@ -19,7 +21,10 @@
 use deadpool_postgres::Pool;
 
 use super::store::{HaltStore, IssuerLock, StoreError, StoredHalt};
-use crate::ledger::PgDatabase;
+use crate::ledger::{PgDatabase, pg_listen};
+
+/// The channel a change of the halts is notified on.
+pub const CHANNEL: &str = "cragate_halts";
 
 /// Key space of the advisory locks on issuers (distinct from the
 /// migration lock's key): the issuer's `hashtext` is the second key.
@@ -70,7 +75,7 @@ impl HaltStore for PgHaltStore {
         let lifts = lifts.to_vec();
         self.run(move |pool| async move {
             let mut client = pool.get().await.map_err(shared)?;
-            let txn = client.transaction().await.map_err(shared)?;
+            let mut txn = client.transaction().await.map_err(shared)?;
             let sequence = to_i64(halt.sequence)?;
             let last = txn
                 .query_opt(
@@ -128,9 +133,7 @@ impl HaltStore for PgHaltStore {
             )
             .await
             .map_err(shared)?;
-            txn.execute("NOTIFY cragate_halts", &[])
-                .await
-                .map_err(shared)?;
+            pg_listen::notify(&mut txn, CHANNEL).await.map_err(shared)?;
             txn.commit().await.map_err(shared)?;
             Ok(())
         })
@@ -194,6 +197,10 @@ impl HaltStore for PgHaltStore {
             client: Some(client),
             database: self.database.clone(),
         })))
+    }
+
+    fn subscribe(&self, changed: Box<dyn FnMut() -> bool + Send>) {
+        self.database.listen(CHANNEL, changed);
     }
 }
 

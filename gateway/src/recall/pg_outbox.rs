@@ -14,6 +14,11 @@
 //! swap in one `UPDATE`), and returns only those. Two nodes that read the
 //! same due delivery both try; the row lock makes the second wait for the
 //! first's commit, its condition no longer holds, and it sends nothing.
+//! Waking: an enqueue that added deliveries sends `NOTIFY cragate_outbox`
+//! in its transaction; every node listens for it
+//! ([`Outbox::subscribe`]) and its worker looks for due deliveries at
+//! once, so whichever node is free claims them.
+//!
 //! Numbering: enqueuers lock the one row of `cragate_outbox_meta`, so
 //! deliveries are numbered in commit order and a feed reader that has
 //! taken number `n` can never later see a smaller one commit.
@@ -28,7 +33,10 @@ use super::outbox::{
     Delivery, DeliveryState, DisabledEndpoint, NewDelivery, Outbox, OutboxError, Outcome,
 };
 use super::redb_outbox::{UNREACHABLE, disabled_message};
-use crate::ledger::PgDatabase;
+use crate::ledger::{PgDatabase, pg_listen};
+
+/// The channel an enqueue is notified on.
+pub const CHANNEL: &str = "cragate_outbox";
 
 /// The outbox in the shared database.
 #[derive(Debug)]
@@ -117,7 +125,7 @@ impl Outbox for PgOutbox {
         let new = new.to_vec();
         self.run(move |pool| async move {
             let mut client = pool.get().await.map_err(storage)?;
-            let txn = client.transaction().await.map_err(storage)?;
+            let mut txn = client.transaction().await.map_err(storage)?;
             let next: i64 = txn
                 .query_one(
                     "SELECT next_seq FROM cragate_outbox_meta WHERE id = 1 FOR UPDATE",
@@ -128,6 +136,7 @@ impl Outbox for PgOutbox {
                 .get(0);
             let mut next = to_u64(next)?;
             let mut stored = Vec::with_capacity(new.len());
+            let first = next;
             for item in new {
                 let existing = txn
                     .query_opt(
@@ -153,6 +162,11 @@ impl Outbox for PgOutbox {
             )
             .await
             .map_err(storage)?;
+            if next > first {
+                pg_listen::notify(&mut txn, CHANNEL)
+                    .await
+                    .map_err(storage)?;
+            }
             txn.commit().await.map_err(storage)?;
             Ok(stored)
         })
@@ -384,6 +398,10 @@ impl Outbox for PgOutbox {
             txn.commit().await.map_err(storage)?;
             Ok(inserted == 1)
         })
+    }
+
+    fn subscribe(&self, queued: Box<dyn FnMut() -> bool + Send>) {
+        self.database.listen(CHANNEL, queued);
     }
 
     fn len(&self) -> Result<u64, OutboxError> {

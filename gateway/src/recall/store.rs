@@ -139,6 +139,11 @@ pub trait HaltStore: Send + Sync + fmt::Debug {
     fn lock_issuer(&self, _issuer: &str) -> Result<IssuerLock, StoreError> {
         Ok(IssuerLock::none())
     }
+    /// Asks to be told at once when another node changes the store:
+    /// `changed` is called then (and may be called when nothing changed),
+    /// until it returns `false`. It must not block. A store that cannot
+    /// tell does nothing, and its version is polled instead.
+    fn subscribe(&self, _changed: Box<dyn FnMut() -> bool + Send>) {}
 }
 
 /// The single-node store: `halts.redb` in the data directory.
