@@ -28,6 +28,7 @@ pub mod record;
 pub mod report;
 pub mod stamp;
 
+use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -366,11 +367,15 @@ fn write_reports(dir: &Path, report: &Report) -> Result<(), GateError> {
         message,
     };
     std::fs::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
+    // Written as it is serialised: the whole document is never in memory.
     let json_path = dir.join("report.json");
-    let mut json =
-        serde_json::to_vec_pretty(report).map_err(|e| failed(&json_path, e.to_string()))?;
-    json.push(b'\n');
-    std::fs::write(&json_path, json).map_err(|e| failed(&json_path, e.to_string()))?;
+    let file = std::fs::File::create(&json_path).map_err(|e| failed(&json_path, e.to_string()))?;
+    let mut json = std::io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut json, report)
+        .map_err(|e| failed(&json_path, e.to_string()))?;
+    json.write_all(b"\n")
+        .and_then(|()| json.flush())
+        .map_err(|e| failed(&json_path, e.to_string()))?;
     let html_path = dir.join("report.html");
     let html = html::render(report).map_err(|e| failed(&html_path, e.to_string()))?;
     std::fs::write(&html_path, html).map_err(|e| failed(&html_path, e.to_string()))?;
