@@ -224,12 +224,14 @@ impl Publisher {
                     )));
                 }
                 let artifact = rule(RouteKind::ArtifactUpload, "artifact-upload")?;
-                for rule in [&listing, &artifact] {
-                    let sample = cragate_verifier::Digest::of(b"");
-                    rule.path
-                        .fill(Some("x"), Some(&sample))
-                        .map_err(routes_error)?;
-                }
+                // Each path is filled with what it is sent with: the
+                // listing's with an id, the artifact's with a digest.
+                listing.path.fill(Some("x"), None).map_err(routes_error)?;
+                let sample = cragate_verifier::Digest::of(b"");
+                artifact
+                    .path
+                    .fill(None, Some(&sample))
+                    .map_err(routes_error)?;
                 let upstream = HttpUpstream::new(target.base.clone(), target.timeout)
                     .map_err(|e| routes_error(e.to_string()))?;
                 // Before anything is judged or recorded: a catalog that
@@ -440,4 +442,34 @@ fn copy_checked(
     }
     temp.as_file().sync_all().map_err(Copy::Io)?;
     Ok(temp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_targets_are_a_folder_or_an_http_catalog_on_its_native_routes() {
+        assert_eq!(
+            Target::parse("dir:/srv/catalog").unwrap(),
+            Target::Dir(PathBuf::from("/srv/catalog"))
+        );
+        let Target::Http(http) = Target::parse("http://127.0.0.1:8080").unwrap() else {
+            panic!("not an HTTP target");
+        };
+        assert_eq!(http.routes, native_rules());
+        assert!(Target::parse("http://127.0.0.1:8080/store").is_err());
+        assert!(Target::parse("ftp://example").is_err());
+    }
+
+    #[test]
+    fn an_http_catalog_that_accepts_no_connection_fails_at_open() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(9);
+        let target = Target::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let error = Publisher::open(&target).unwrap_err();
+        assert!(matches!(error, PublishError::Unreachable { .. }), "{error}");
+    }
 }
