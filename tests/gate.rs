@@ -10,15 +10,15 @@ use serde_json::Value;
 use crate::util::{cragate, python, stderr, testdata};
 
 /// The evaluation time of the example (testdata/shipments/SHP-2026-1187/README.md).
-const AT: &str = "2026-12-01T09:00:00Z";
-const REFERENCE: &str = "SHP-2026-1187";
-const SUPPLIER: &str = "pacific-bridge-trading";
+pub const AT: &str = "2026-12-01T09:00:00Z";
+pub const REFERENCE: &str = "SHP-2026-1187";
+pub const SUPPLIER: &str = "pacific-bridge-trading";
 
-fn example() -> PathBuf {
+pub fn example() -> PathBuf {
     testdata().join("shipments").join(REFERENCE)
 }
 
-fn importer_policy() -> PathBuf {
+pub fn importer_policy() -> PathBuf {
     testdata().join("../policies/importer.toml")
 }
 
@@ -39,11 +39,11 @@ fn gate(manifest: &Path, data: &Path, report: &Path) -> Output {
         .unwrap()
 }
 
-fn report_json(dir: &Path) -> Value {
+pub fn report_json(dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap()
 }
 
-fn supply_chain(data: &Path, product: &str) -> Value {
+pub fn supply_chain(data: &Path, product: &str) -> Value {
     let output = cragate()
         .args(["ledger", "supply-chain", product, "--json", "--data-dir"])
         .arg(data)
@@ -53,7 +53,7 @@ fn supply_chain(data: &Path, product: &str) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-fn ledger_entries(data: &Path, product: &str) -> Vec<Value> {
+pub fn ledger_entries(data: &Path, product: &str) -> Vec<Value> {
     let output = cragate()
         .args(["ledger", "query", "--product", product, "--data-dir"])
         .arg(data)
@@ -293,6 +293,31 @@ fn a_malformed_item_a_missing_file_and_wrong_bytes_fail_alone() {
     assert_eq!(failed(&items[5]), vec!["shipment.artifact_digest"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("unusable items[3]"), "{stdout}");
+
+    // The item whose file is missing names its product: the ledger records
+    // it as refused, unchecked, with the report saying why; never accepted.
+    let data = dir.path().join("data");
+    assert!(items[3]["product_id"].is_null(), "{}", items[3]);
+    let product = items[4]["product_id"].as_str().unwrap();
+    let entries = ledger_entries(&data, product);
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["body"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["decision", "document", "document"], "{entries:?}");
+    assert_eq!(entries[0]["body"]["verdict"], "deny");
+    assert_eq!(entries[0]["body"]["evidence"], items[4]["evidence"]);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["body"]["document"] == "verification_report")
+    );
+    assert!(
+        supply_chain(&data, product)["upstream"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -633,19 +658,26 @@ fn publish_stores_accepted_items_stamped_and_nothing_refused() {
     let published = std::fs::read_dir(catalog.join("listings")).unwrap().count();
     assert_eq!(published, 15);
 
+    // A catalog that cannot be reached fails the gate before anything is
+    // judged or recorded.
     let output = cragate()
         .arg("gate")
         .arg(example().join("shipment.json"))
         .arg("--data-dir")
         .arg(dir.path().join("data2"))
-        .arg("--publish=http://127.0.0.1:9")
+        .arg(format!("--publish=http://127.0.0.1:{}", closed_port()))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("not implemented"),
+        stderr(&output).contains("cannot publish anything to the HTTP catalog"),
         "{}",
         stderr(&output)
     );
     assert!(!dir.path().join("data2/ledger.redb").exists());
+}
+
+/// A port nothing listens on: bound, then closed.
+fn closed_port() -> u16 {
+    crate::serve_util::free_port()
 }

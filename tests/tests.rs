@@ -14,6 +14,7 @@ mod cluster_halts;
 mod conformance;
 mod cra_check;
 mod gate;
+mod gate_upstreams;
 mod halt_cli;
 mod halt_util;
 mod ledger;

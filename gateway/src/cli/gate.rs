@@ -1,8 +1,11 @@
-//! `cragate gate SHIPMENT.json [--policy FILE] [--data-dir DIR]
-//! [--report-dir DIR] [--at RFC3339] [--jobs N] [--publish[=TARGET]]`:
-//! checks every item of an inbound shipment (CRA Art. 19), records the
-//! decisions, DoC copies and supply links on the ledger (Art. 19(6), 23),
-//! and writes `report.json` and `report.html`.
+//! `cragate gate SHIPMENT.json [--config FILE] [--policy FILE] [--data-dir DIR]
+//! [--ledger URL] [--ledger-key PATH] [--report-dir DIR] [--at RFC3339]
+//! [--jobs N] [--publish[=TARGET]]`: checks every item of an inbound
+//! shipment (CRA Art. 19), records the decisions, DoC copies and supply
+//! links on the ledger (Art. 19(6), 23), and writes `report.json` and
+//! `report.html`. With `--config`, the policy, data directory, ledger and
+//! catalog are those of `cragate serve` under that file (the options win
+//! over it).
 //!
 //! Exit 0 when every item was accepted, 1 when any was refused or could not
 //! be judged, 2 when the manifest (or the policy, the ledger, the report
@@ -15,9 +18,8 @@ use std::process::ExitCode;
 
 use jiff::Timestamp;
 
-use super::ledger::DEFAULT_DATA_DIR;
 use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
-use crate::config::policies;
+use crate::config::{Config, Overrides, policies};
 use crate::gate::progress::{self, Display};
 use crate::gate::publish::Target;
 use crate::gate::{self, Options};
@@ -30,15 +32,33 @@ pub struct Args {
     #[arg(value_name = "SHIPMENT.json")]
     shipment: PathBuf,
 
-    /// Policy file (TOML); default: the shipped app-store policy built in
-    /// (an importer wants policies/importer.toml, which carries its
-    /// `[importer]` details).
+    /// The `cragate serve` configuration (TOML) whose policy, data
+    /// directory, ledger and catalog the shipment goes to; the options
+    /// below win over it.
     #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
+    config: Option<PathBuf>,
 
-    /// The data directory whose ledger records the decisions.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    /// Policy file (TOML); default: the configuration's, else the shipped
+    /// app-store policy built in (an importer wants policies/importer.toml,
+    /// which carries its `[importer]` details).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<String>,
+
+    /// The data directory whose ledger records the decisions (default
+    /// ./cragate-data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<String>,
+
+    /// A PostgreSQL ledger (`postgresql://...`) instead of the data
+    /// directory's file, as `serve --ledger` and `cragate ledger --ledger`
+    /// use it.
+    #[arg(long, value_name = "URL")]
+    ledger: Option<String>,
+
+    /// The checkpoint signing key shared by the nodes of a PostgreSQL
+    /// ledger (default: the configuration's, else DATA_DIR/ledger-key.p8).
+    #[arg(long, value_name = "PATH")]
+    ledger_key: Option<PathBuf>,
 
     /// Where report.json and report.html are written (created if missing);
     /// without it no report files are written.
@@ -53,15 +73,34 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     jobs: Option<NonZeroUsize>,
 
-    /// Store accepted items in the catalog: `dir:PATH`, or given alone the
-    /// file catalog DATA_DIR/catalog that `cragate serve` uses by default.
+    /// Store accepted items in a catalog: `dir:PATH`, `http(s)://HOST:PORT`
+    /// (through its native routes `POST /v1/listings` and
+    /// `PUT /v1/artifacts/{digest}`), or given alone the catalog `cragate
+    /// serve` uses under `--config` (its file catalog, or its HTTP upstream
+    /// through its listing-submission and artifact-upload routes; without
+    /// `--config`, DATA_DIR/catalog).
     #[arg(long, value_name = "TARGET", num_args = 0..=1, default_missing_value = "")]
     publish: Option<String>,
 }
 
 /// Runs the command.
 pub fn run(args: &Args) -> ExitCode {
-    let policy = match policies::load(args.policy.as_deref()) {
+    let overrides = Overrides {
+        data_dir: args.data_dir.clone(),
+        ledger: args.ledger.clone(),
+        policy: args.policy.clone(),
+        ..Overrides::default()
+    };
+    let config = match Config::load(args.config.as_deref(), &overrides) {
+        Ok(config) => config,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("cragate: {error}");
+            }
+            return ExitCode::from(EXIT_UNUSABLE);
+        }
+    };
+    let policy = match policies::load(config.policy.as_deref()) {
         Ok(policy) => policy,
         Err(errors) => {
             for error in &errors.errors {
@@ -72,18 +111,14 @@ pub fn run(args: &Args) -> ExitCode {
     };
     let publish = match args.publish.as_deref() {
         None => None,
-        Some("") => Some(Target::Dir(args.data_dir.join("catalog"))),
+        Some("") => Some(Target::of(&config)),
         Some(text) => match Target::parse(text) {
             Ok(target) => Some(target),
             Err(message) => return fail(EXIT_UNUSABLE, message),
         },
     };
-    if let Some(Target::Http(url)) = &publish {
-        return fail(
-            EXIT_UNUSABLE,
-            crate::gate::publish::PublishError::HttpNotImplemented(url.clone()),
-        );
-    }
+    let key_file = args.ledger_key.as_deref().or(config.ledger_key.as_deref());
+    let ledger = Location::new(&config.data_dir, config.ledger.as_deref(), key_file);
     let shipment = match gate::read_manifest(&args.shipment) {
         Ok(shipment) => shipment,
         Err(error) => return fail(EXIT_UNUSABLE, error),
@@ -94,7 +129,7 @@ pub fn run(args: &Args) -> ExitCode {
     let options = Options {
         manifest: &args.shipment,
         policy: &policy,
-        ledger: Location::new(&args.data_dir, None, None),
+        ledger,
         report_dir: args.report_dir.clone(),
         at: args.at.unwrap_or_else(Timestamp::now),
         jobs,

@@ -106,6 +106,41 @@ impl PathPattern {
         Some(Ok(captures))
     }
 
+    /// The path this pattern names for a product id and a digest: each
+    /// placeholder replaced by its value, which must be given. A product id
+    /// and a digest are path segments that need no encoding (see
+    /// [`cragate_verifier::evidence::ProductId`]). A pattern ending in `/*`
+    /// names no one path.
+    pub fn fill(&self, id: Option<&str>, digest: Option<&Digest>) -> Result<String, String> {
+        if self.any_rest {
+            return Err(format!("{self} ends in /* and so names no one path"));
+        }
+        let mut path = String::new();
+        for segment in &self.segments {
+            path.push('/');
+            match segment {
+                Segment::Literal(literal) => path.push_str(literal),
+                Segment::Capture {
+                    prefix,
+                    name,
+                    suffix,
+                } => {
+                    let value = match name {
+                        Capture::Id => id.map(str::to_owned),
+                        Capture::Digest => digest.map(Digest::to_string),
+                    };
+                    let value = value.ok_or_else(|| {
+                        format!("{self} has a placeholder with no value to put in it")
+                    })?;
+                    path.push_str(prefix);
+                    path.push_str(&value);
+                    path.push_str(suffix);
+                }
+            }
+        }
+        Ok(path)
+    }
+
     /// Whether the pattern has a `{name}` placeholder.
     pub fn captures(&self, name: Capture) -> bool {
         self.segments
@@ -161,6 +196,35 @@ mod tests {
 
     fn matches(pattern: &PathPattern, path: &str) -> Option<Result<Captures, PathError>> {
         pattern.matches(&NormalPath::new(path).unwrap())
+    }
+
+    #[test]
+    fn patterns_are_filled_with_an_id_and_a_digest() {
+        let digest: Digest = format!("sha256:{HEX}").parse().unwrap();
+        let listings = PathPattern::parse("/store/listings/{id}.json").unwrap();
+        assert_eq!(
+            listings.fill(Some("cam-x"), None).unwrap(),
+            "/store/listings/cam-x.json"
+        );
+        assert!(listings.fill(None, Some(&digest)).is_err());
+        let artifacts = PathPattern::parse("/store/artifacts/{digest}").unwrap();
+        assert_eq!(
+            artifacts.fill(None, Some(&digest)).unwrap(),
+            format!("/store/artifacts/sha256:{HEX}")
+        );
+        assert_eq!(
+            PathPattern::parse("/v1/listings")
+                .unwrap()
+                .fill(None, None)
+                .unwrap(),
+            "/v1/listings"
+        );
+        assert!(
+            PathPattern::parse("/store/*")
+                .unwrap()
+                .fill(None, None)
+                .is_err()
+        );
     }
 
     #[test]

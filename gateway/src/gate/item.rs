@@ -33,10 +33,29 @@ pub const ARTIFACT_CHECK: &str = "shipment.artifact_digest";
 /// What became of one item.
 #[derive(Debug)]
 pub enum Judgement {
-    /// It could not be judged: the reason, with the field at fault.
-    Unusable(ItemError),
+    /// It could not be judged.
+    Unusable(Box<Unusable>),
     /// It was judged.
     Judged(Box<Judged>),
+}
+
+/// An item that could not be judged.
+#[derive(Debug)]
+pub struct Unusable {
+    /// The reason, with the field at fault.
+    pub error: ItemError,
+    /// The listing as supplied, when it could be read: the item names a
+    /// product, which the ledger records as refused unchecked.
+    pub supplied: Option<Supplied>,
+}
+
+/// A listing as the manufacturer supplied it.
+#[derive(Debug)]
+pub struct Supplied {
+    /// The listing.
+    pub listing: Listing,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// An item that was judged.
@@ -102,33 +121,47 @@ impl ArtifactCheck {
 /// Judges `item` under `policy` at `at`; `hashed` is told of every chunk
 /// of artifact bytes hashed.
 pub fn judge(item: &Item, policy: &Policy, at: Timestamp, hashed: &dyn Fn(u64)) -> Judgement {
-    match judged(item, policy, at, hashed) {
+    let unusable = |error, supplied| Judgement::Unusable(Box::new(Unusable { error, supplied }));
+    let supplied = match read_supplied(item) {
+        Ok(supplied) => supplied,
+        Err(error) => return unusable(error, None),
+    };
+    match judged(item, &supplied, policy, at, hashed) {
         Ok(judged) => Judgement::Judged(Box::new(judged)),
-        Err(error) => Judgement::Unusable(error),
+        Err(error) => unusable(error, Some(supplied)),
     }
+}
+
+/// The item's listing as supplied, read and parsed (as `cragate check`
+/// parses it).
+fn read_supplied(item: &Item) -> Result<Supplied, ItemError> {
+    let index = item.index;
+    let bytes = match &item.listing {
+        ListingSource::File(path) => read_file_limited(path, MAX_LISTING_BYTES, "listing")
+            .map_err(|e| ItemError::new(index, ".listing", format!("{e:#}")))?,
+        ListingSource::Inline(bytes) => bytes.clone(),
+    };
+    let listing =
+        Listing::from_json(&bytes).map_err(|e| ItemError::new(index, ".listing", e.to_string()))?;
+    Ok(Supplied { listing, bytes })
 }
 
 fn judged(
     item: &Item,
+    supplied: &Supplied,
     policy: &Policy,
     at: Timestamp,
     hashed: &dyn Fn(u64),
 ) -> Result<Judged, ItemError> {
     let index = item.index;
-    let supplied = match &item.listing {
-        ListingSource::File(path) => read_file_limited(path, MAX_LISTING_BYTES, "listing")
-            .map_err(|e| ItemError::new(index, ".listing", format!("{e:#}")))?,
-        ListingSource::Inline(bytes) => bytes.clone(),
-    };
     let unusable_listing =
         |e: &dyn std::fmt::Display| ItemError::new(index, ".listing", format!("{e}"));
-    // The listing is read as supplied first, so that stamping never turns
+    // The listing was read as supplied first, so that stamping never turns
     // an unusable listing into a usable one.
-    let original = Listing::from_json(&supplied).map_err(|e| unusable_listing(&e))?;
     let (stamped, listing_bytes) =
-        match stamp(&supplied, policy).map_err(|e| unusable_listing(&e))? {
+        match stamp(&supplied.bytes, policy).map_err(|e| unusable_listing(&e))? {
             Stamped::Yes(bytes) => (true, bytes),
-            Stamped::No => (false, supplied),
+            Stamped::No => (false, supplied.bytes.clone()),
         };
     let (listing, verdict) =
         policies::evaluate(policy, &listing_bytes, at).map_err(|e| unusable_listing(&e))?;
@@ -173,7 +206,7 @@ fn judged(
     Ok(Judged {
         listing,
         listing_bytes,
-        supplied_digest: original.digest(),
+        supplied_digest: supplied.listing.digest(),
         stamped,
         verdict,
         artifacts,

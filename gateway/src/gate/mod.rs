@@ -6,8 +6,9 @@
 //! manifest ──► items ──► [jobs workers] read listing ─ stamp importer (19(4))
 //!                                        ─ evaluate (as `cragate check`, 19(2))
 //!                                        ─ hash artifacts from disk, compare
-//!          ──► report.json, report.html ──► ledger (decision, documents,
-//!              DoC 19(6), supply link 23) ──► catalog (--publish)
+//!          ──► recorder: ledger (decision, documents, DoC 19(6), supply
+//!              link 23), a commit per batch of items ──► catalog (--publish)
+//!          ──► report.json, report.html (every item's summary)
 //! ```
 //!
 //! - [`manifest`]: `cragate.shipment/v1`, read into checked types;
@@ -27,17 +28,18 @@ pub mod record;
 pub mod report;
 pub mod stamp;
 
+use std::io::Write;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 use cragate_verifier::policy::Policy;
 use jiff::Timestamp;
 
 use crate::http::files::read_file_limited;
-use crate::ledger::{LedgerError, Location, StoreOptions, Submission};
-use item::Judgement;
+use crate::ledger::{LedgerError, LedgerStore, Location, StoreOptions, Submission};
+use item::{Judged, Judgement};
 use manifest::{MAX_MANIFEST_BYTES, ManifestError, Shipment};
 use progress::Progress;
 use report::{ItemReport, PolicyView, Report};
@@ -57,11 +59,16 @@ pub enum GateError {
         /// What is wrong.
         source: ManifestError,
     },
-    /// The ledger could not record the decisions: nothing may be placed.
-    #[error("the ledger {location} cannot record the decisions: {source}")]
+    /// The ledger could not record the decisions: nothing after the
+    /// items already recorded may be placed.
+    #[error(
+        "the ledger {location} cannot record the decisions: {source} (the {recorded} items recorded before stay on record; no other item was recorded or published)"
+    )]
     Ledger {
         /// Where the ledger is.
         location: String,
+        /// Items whose entries were committed before.
+        recorded: usize,
         /// What failed.
         source: LedgerError,
     },
@@ -116,15 +123,39 @@ pub fn read_manifest(path: &Path) -> Result<Shipment, GateError> {
     })
 }
 
-/// Gates `shipment`: judges every item, writes the reports, records the
-/// decisions on the ledger and publishes what was accepted.
+/// Judged items whose ledger entries wait for one commit, per `--jobs`
+/// worker. A judged item holds its listing, its DoC and its report (about
+/// 75 KiB for the example's listings, at most the listing limit) until its
+/// entries are committed and it is published, so what waits is bounded by
+/// `--jobs`, not by the shipment's size; eight items per worker share one
+/// durable commit (one fsync), which keeps the ledger off the critical
+/// path next to hashing.
+pub const ITEMS_PER_COMMIT_PER_JOB: usize = 8;
+
+/// Gates `shipment`: judges every item, records the decisions on the
+/// ledger in batches as items are judged, publishes each accepted item once
+/// its entries are committed, and writes the reports.
+///
+/// A ledger failure stops the gate: the items committed before it stay on
+/// record (they were decided), nothing after it is recorded or published,
+/// and no report is written. A publishing failure stops publishing only:
+/// every item is still judged and recorded and the reports are written,
+/// then the error is returned.
 pub fn gate(
     shipment: &Shipment,
     options: &Options<'_>,
     progress: &dyn Progress,
 ) -> Result<Report, GateError> {
-    let judgements = judge_all(shipment, options, progress);
+    let publisher = options
+        .publish
+        .as_ref()
+        .map(publish::Publisher::open)
+        .transpose()?;
+    let mut recorder = Recorder::new(shipment, options, publisher);
+    let judged = judge_all(shipment, options, progress, &mut recorder);
     progress.finish();
+    let items = judged?;
+    recorder.commit()?;
     let policy = options.policy;
     let report = Report::new(
         shipment,
@@ -134,34 +165,44 @@ pub fn gate(
         },
         policy.importer().cloned(),
         options.at,
-        &judgements,
+        items,
     );
-    record(shipment, &judgements, &report, options)?;
     if let Some(dir) = &options.report_dir {
         write_reports(dir, &report)?;
     }
-    if let Some(target) = &options.publish {
-        publish::publish(target, shipment, &judgements)?;
+    if let Some(error) = recorder.publish_error {
+        return Err(error.into());
     }
     Ok(report)
 }
 
-/// Judges every item with `options.jobs` workers; the results are in
-/// manifest order, `None` for an item the manifest already refused.
+/// What a worker hands the recorder: the item's position, what became of
+/// it (`None` when the manifest already refused it), and its report.
+type Done = (usize, Option<Judgement>, ItemReport);
+
+/// Judges every item with `options.jobs` workers and hands each result to
+/// `recorder` as it comes (workers wait when the recorder lags: at most
+/// one result per worker waits for it); returns the item reports in
+/// manifest order, or the recorder's first error, after which no item is
+/// started.
 fn judge_all(
     shipment: &Shipment,
     options: &Options<'_>,
     progress: &dyn Progress,
-) -> Vec<Option<Judgement>> {
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Judgement>>> =
-        shipment.items.iter().map(|_| Mutex::new(None)).collect();
+    recorder: &mut Recorder<'_>,
+) -> Result<Vec<ItemReport>, GateError> {
+    let next = &AtomicUsize::new(0);
+    let stop = &AtomicBool::new(false);
     let workers = options.jobs.get().min(shipment.items.len().max(1));
-    let hashed = |bytes| progress.hashed(bytes);
+    let (sender, receiver) = mpsc::sync_channel::<Done>(workers);
+    let mut reports: Vec<Option<ItemReport>> = shipment.items.iter().map(|_| None).collect();
+    let mut failure = None;
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
+            let sender = sender.clone();
+            scope.spawn(move || {
+                let hashed = |bytes| progress.hashed(bytes);
+                while !stop.load(Ordering::Relaxed) {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(entry) = shipment.items.get(index) else {
                         break;
@@ -170,59 +211,153 @@ fn judge_all(
                         .as_ref()
                         .ok()
                         .map(|item| item::judge(item, options.policy, options.at, &hashed));
-                    progress.item(&ItemReport::new(entry.as_ref(), judgement.as_ref()));
-                    if let Some(slot) = slots.get(index)
-                        && let Ok(mut slot) = slot.lock()
-                    {
-                        *slot = judgement;
+                    let report = ItemReport::new(entry.as_ref(), judgement.as_ref());
+                    progress.item(&report);
+                    if sender.send((index, judgement, report)).is_err() {
+                        break;
                     }
                 }
             });
         }
+        drop(sender);
+        while let Ok((index, judgement, report)) = receiver.recv() {
+            if let Err(error) = recorder.add(index, judgement, &report) {
+                failure = Some(error);
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+            if let Some(slot) = reports.get_mut(index) {
+                *slot = Some(report);
+            }
+        }
+        // Workers still sending find no one listening and stop.
+        drop(receiver);
     });
-    slots
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    Ok(reports
         .into_iter()
-        .map(|slot| slot.into_inner().unwrap_or_default())
-        .collect()
+        .zip(&shipment.items)
+        .map(|(report, entry)| report.unwrap_or_else(|| ItemReport::new(entry.as_ref(), None)))
+        .collect())
 }
 
-/// Appends every judged item's entries in manifest order, in one durable
-/// commit: the ledger has all of the shipment's decisions or none.
-fn record(
-    shipment: &Shipment,
-    judgements: &[Option<Judgement>],
-    report: &Report,
-    options: &Options<'_>,
-) -> Result<(), GateError> {
-    let mut batch: Vec<Submission> = Vec::new();
-    for ((entry, judgement), item_report) in
-        shipment.items.iter().zip(judgements).zip(&report.items)
-    {
-        let (Ok(item), Some(Judgement::Judged(judged))) = (entry, judgement) else {
-            continue;
-        };
-        let submissions = record::submissions(shipment, item, judged, item_report, options.at)
-            .map_err(|message| GateError::Entry {
-                index: item.index,
-                message,
-            })?;
-        batch.extend(submissions);
+/// The ledger entries of judged items, appended in batches of
+/// [`ITEMS_PER_COMMIT_PER_JOB`] × `--jobs` items in the order items finish,
+/// each batch in one durable commit (all of its items' entries or none);
+/// the accepted items of a batch are published once it is committed, so
+/// the catalog never holds an item whose decision is not on the ledger.
+struct Recorder<'a> {
+    shipment: &'a Shipment,
+    options: &'a Options<'a>,
+    /// Opened at the first commit: a shipment with nothing to record
+    /// leaves no ledger behind.
+    ledger: Option<Arc<dyn LedgerStore>>,
+    batch_items: usize,
+    /// Items in the batch, and the entries they make.
+    pending: usize,
+    entries: Vec<Submission>,
+    /// Accepted items of the batch, to publish once it is committed.
+    to_publish: Vec<Judged>,
+    /// Items whose entries are committed.
+    recorded: usize,
+    publisher: Option<publish::Publisher>,
+    publish_error: Option<publish::PublishError>,
+}
+
+impl<'a> Recorder<'a> {
+    fn new(
+        shipment: &'a Shipment,
+        options: &'a Options<'a>,
+        publisher: Option<publish::Publisher>,
+    ) -> Self {
+        Self {
+            shipment,
+            options,
+            ledger: None,
+            batch_items: ITEMS_PER_COMMIT_PER_JOB.saturating_mul(options.jobs.get()),
+            pending: 0,
+            entries: Vec::new(),
+            to_publish: Vec::new(),
+            recorded: 0,
+            publisher,
+            publish_error: None,
+        }
     }
-    if batch.is_empty() {
-        return Ok(());
+
+    /// Adds the entries of item `index`; commits when the batch is full.
+    fn add(
+        &mut self,
+        index: usize,
+        judgement: Option<Judgement>,
+        report: &ItemReport,
+    ) -> Result<(), GateError> {
+        let (shipment, at) = (self.shipment, self.options.at);
+        let entry_error = |message| GateError::Entry { index, message };
+        match (shipment.items.get(index), judgement) {
+            (Some(Ok(item)), Some(Judgement::Judged(judged))) => {
+                let entries = record::submissions(shipment, item, &judged, report, at)
+                    .map_err(entry_error)?;
+                self.entries.extend(entries);
+                if judged.accepted() && self.publisher.is_some() {
+                    self.to_publish.push(*judged);
+                }
+            }
+            (Some(Ok(_)), Some(Judgement::Unusable(unusable))) => {
+                let Some(supplied) = &unusable.supplied else {
+                    return Ok(());
+                };
+                let policy = self.options.policy.digest();
+                let entries = record::unchecked_submissions(shipment, supplied, policy, report, at)
+                    .map_err(entry_error)?;
+                self.entries.extend(entries);
+            }
+            _ => return Ok(()),
+        }
+        self.pending += 1;
+        if self.pending >= self.batch_items {
+            self.commit()?;
+        }
+        Ok(())
     }
-    let location = options.ledger.describe();
-    let ledger = options
-        .ledger
-        .open(StoreOptions::default())
-        .map_err(|source| GateError::Ledger {
+
+    /// Commits the batch, then publishes its accepted items (until a
+    /// publication fails: then none after it).
+    fn commit(&mut self) -> Result<(), GateError> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        let location = self.options.ledger.describe();
+        let recorded = self.recorded;
+        let failed = |source| GateError::Ledger {
             location: location.clone(),
+            recorded,
             source,
-        })?;
-    ledger
-        .append_batch(&batch)
-        .map_err(|source| GateError::Ledger { location, source })?;
-    Ok(())
+        };
+        let ledger = match self.ledger.take() {
+            Some(ledger) => ledger,
+            None => self
+                .options
+                .ledger
+                .open(StoreOptions::default())
+                .map_err(failed)?,
+        };
+        ledger.append_batch(&self.entries).map_err(failed)?;
+        self.ledger = Some(ledger);
+        self.entries.clear();
+        self.recorded += std::mem::take(&mut self.pending);
+        let to_publish = std::mem::take(&mut self.to_publish);
+        if let (Some(publisher), None) = (&self.publisher, &self.publish_error) {
+            for judged in &to_publish {
+                if let Err(error) = publisher.publish(judged) {
+                    self.publish_error = Some(error);
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes `report.json` and `report.html` into `dir`.
@@ -232,11 +367,15 @@ fn write_reports(dir: &Path, report: &Report) -> Result<(), GateError> {
         message,
     };
     std::fs::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
+    // Written as it is serialised: the whole document is never in memory.
     let json_path = dir.join("report.json");
-    let mut json =
-        serde_json::to_vec_pretty(report).map_err(|e| failed(&json_path, e.to_string()))?;
-    json.push(b'\n');
-    std::fs::write(&json_path, json).map_err(|e| failed(&json_path, e.to_string()))?;
+    let file = std::fs::File::create(&json_path).map_err(|e| failed(&json_path, e.to_string()))?;
+    let mut json = std::io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut json, report)
+        .map_err(|e| failed(&json_path, e.to_string()))?;
+    json.write_all(b"\n")
+        .and_then(|()| json.flush())
+        .map_err(|e| failed(&json_path, e.to_string()))?;
     let html_path = dir.join("report.html");
     let html = html::render(report).map_err(|e| failed(&html_path, e.to_string()))?;
     std::fs::write(&html_path, html).map_err(|e| failed(&html_path, e.to_string()))?;

@@ -9,17 +9,20 @@
 //!   the quantity, the batch and the shipment's reference (Art. 23(1)(a),
 //!   23(2)).
 //!
-//! Nothing is recorded for an item that could not be judged, and nothing
-//! but the decision and its documents for a refused one: it was not
-//! supplied onwards, nor placed on the market.
+//! A refused item has the decision and its documents only: it was not
+//! supplied onwards, nor placed on the market. An item that could not be
+//! judged but whose listing names a product is recorded as refused
+//! unchecked ([`unchecked_submissions`]); one whose listing could not be
+//! read names no product to record and is in the shipment report only.
 
 use cragate_verifier::Digest;
+use cragate_verifier::evidence::{Listing, ProductId};
 use cragate_verifier::verdict::Decision;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
 
-use super::item::Judged;
+use super::item::{Judged, Supplied};
 use super::manifest::{Item, Shipment};
 use super::report::{ItemReport, evidence};
 use crate::ledger::entry::{
@@ -50,86 +53,177 @@ pub fn submissions(
     at: Timestamp,
 ) -> Result<Vec<Submission>, String> {
     let listing = &judged.listing;
-    let product = listing.product_id().clone();
-    let release = Some(listing.version().to_owned()).filter(|v| !v.is_empty());
-    let support_end = listing.support_end().and_then(last_day);
     let accepted = judged.accepted();
     let verdict = match (accepted, judged.verdict.decision()) {
         (false, Decision::Allow | Decision::Warn) => Decision::Deny,
         (_, decision) => decision,
     };
-    let entry = |body| Entry { time: at, body };
-    let err = |e: EntryError| e.to_string();
-    let mut out = vec![
-        Submission::new(entry(EntryBody::Decision {
-            product: product.clone(),
-            release: release.clone(),
-            verdict,
-            policy: judged.verdict.policy().digest,
-            evidence: evidence(judged),
-            client: Client {
-                identity: None,
-                address: format!("{CLIENT_ADDRESS} {}", shipment.reference),
-            },
+    let decided = Decided {
+        listing,
+        verdict,
+        policy: judged.verdict.policy().digest,
+        evidence: evidence(judged),
+        archived: archived_listing(listing, &judged.listing_bytes, accepted),
+    };
+    let mut out = decided.submissions(shipment, report, at)?;
+    if !accepted {
+        return Ok(out);
+    }
+    let product = listing.product_id().clone();
+    let support_end = listing.support_end().and_then(last_day);
+    if let Some((kind, media_type, content)) = declaration(&judged.listing_bytes) {
+        out.push(document(
+            &product,
             support_end,
-        }))
-        .map_err(err)?,
-    ];
-    let document = |kind, media_type: &str, content: Vec<u8>| {
-        Submission::document(
-            entry(EntryBody::Document {
+            at,
+            kind,
+            media_type,
+            content,
+        )?);
+    }
+    out.push(
+        Submission::new(Entry {
+            time: at,
+            body: EntryBody::SupplyLink {
+                direction: Direction::Inbound,
+                product,
+                release: release(listing),
+                quantity: Some(item.quantity),
+                counterparty: shipment.supplier.operator.clone(),
+                supplied_on: shipment.arrived_on,
+                support_end,
+                shipment: Some(shipment.reference.clone()),
+                batch: item.batch.clone(),
+            },
+        })
+        .map_err(|e| e.to_string())?,
+    );
+    Ok(out)
+}
+
+/// The entries of an item whose listing names a product but which could
+/// not be judged (an artifact file missing or unreadable, an artifact the
+/// listing does not name, a listing the policy cannot evaluate): a `deny`
+/// decision under `policy`, for the product was not placed on the market
+/// (Art. 19(3)), with the listing as supplied as its evidence; the listing
+/// and the item's report, which says why it could not be checked, as
+/// documents (Art. 19(2), last subparagraph). No DoC and no supply link:
+/// nothing was accepted.
+pub fn unchecked_submissions(
+    shipment: &Shipment,
+    supplied: &Supplied,
+    policy: Digest,
+    report: &ItemReport,
+    at: Timestamp,
+) -> Result<Vec<Submission>, String> {
+    Decided {
+        listing: &supplied.listing,
+        verdict: Decision::Deny,
+        policy,
+        evidence: vec![supplied.listing.digest()],
+        archived: archived_listing(&supplied.listing, &supplied.bytes, false),
+    }
+    .submissions(shipment, report, at)
+}
+
+/// What every recorded item has: the decision and the listing and report
+/// documents.
+struct Decided<'a> {
+    listing: &'a Listing,
+    verdict: Decision,
+    policy: Digest,
+    evidence: Vec<Digest>,
+    archived: (&'static str, Vec<u8>),
+}
+
+impl Decided<'_> {
+    fn submissions(
+        self,
+        shipment: &Shipment,
+        report: &ItemReport,
+        at: Timestamp,
+    ) -> Result<Vec<Submission>, String> {
+        let product = self.listing.product_id().clone();
+        let support_end = self.listing.support_end().and_then(last_day);
+        let decision = Submission::new(Entry {
+            time: at,
+            body: EntryBody::Decision {
+                product: product.clone(),
+                release: release(self.listing),
+                verdict: self.verdict,
+                policy: self.policy,
+                evidence: self.evidence,
+                client: Client {
+                    identity: None,
+                    address: format!("{CLIENT_ADDRESS} {}", shipment.reference),
+                },
+                support_end,
+            },
+        })
+        .map_err(|e| e.to_string())?;
+        let (media_type, listing_bytes) = self.archived;
+        let report = serde_json::to_vec(report).map_err(|e| e.to_string())?;
+        Ok(vec![
+            decision,
+            document(
+                &product,
+                support_end,
+                at,
+                DocumentKind::Other,
+                media_type,
+                listing_bytes,
+            )?,
+            document(
+                &product,
+                support_end,
+                at,
+                DocumentKind::VerificationReport,
+                ITEM_REPORT_MEDIA_TYPE,
+                report,
+            )?,
+        ])
+    }
+}
+
+fn release(listing: &Listing) -> Option<String> {
+    Some(listing.version().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// A document entry archiving `content`.
+fn document(
+    product: &ProductId,
+    support_end: Option<Date>,
+    at: Timestamp,
+    kind: DocumentKind,
+    media_type: &str,
+    content: Vec<u8>,
+) -> Result<Submission, String> {
+    Submission::document(
+        Entry {
+            time: at,
+            body: EntryBody::Document {
                 product: product.clone(),
                 document: kind,
                 digest: Digest::of(&content),
                 size: u64::try_from(content.len()).unwrap_or(u64::MAX),
                 media_type: media_type.to_owned(),
                 support_end,
-            }),
-            content,
-        )
-        .map_err(err)
-    };
-    let (media_type, listing_bytes) = archived_listing(judged);
-    out.push(document(DocumentKind::Other, media_type, listing_bytes)?);
-    let report = serde_json::to_vec(report).map_err(|e| e.to_string())?;
-    out.push(document(
-        DocumentKind::VerificationReport,
-        ITEM_REPORT_MEDIA_TYPE,
-        report,
-    )?);
-    if !accepted {
-        return Ok(out);
-    }
-    if let Some((kind, media_type, content)) = declaration(&judged.listing_bytes) {
-        out.push(document(kind, media_type, content)?);
-    }
-    out.push(
-        Submission::new(entry(EntryBody::SupplyLink {
-            direction: Direction::Inbound,
-            product,
-            release,
-            quantity: Some(item.quantity),
-            counterparty: shipment.supplier.operator.clone(),
-            supplied_on: shipment.arrived_on,
-            support_end,
-            shipment: Some(shipment.reference.clone()),
-            batch: item.batch.clone(),
-        }))
-        .map_err(err)?,
-    );
-    Ok(out)
+            },
+        },
+        content,
+    )
+    .map_err(|e: EntryError| e.to_string())
 }
 
 /// The listing's bytes, or for a large refused one its digest and size,
 /// as `serve` keeps them.
-fn archived_listing(judged: &Judged) -> (&'static str, Vec<u8>) {
-    let bytes = &judged.listing_bytes;
-    if judged.accepted() || bytes.len() <= MAX_ARCHIVED_REFUSED_LISTING_BYTES {
-        return (LISTING_MEDIA_TYPE, bytes.clone());
+fn archived_listing(listing: &Listing, bytes: &[u8], accepted: bool) -> (&'static str, Vec<u8>) {
+    if accepted || bytes.len() <= MAX_ARCHIVED_REFUSED_LISTING_BYTES {
+        return (LISTING_MEDIA_TYPE, bytes.to_vec());
     }
     let reference = serde_json::json!({
         "format": "cragate.listing-reference/v1",
-        "digest": judged.listing.digest(),
+        "digest": listing.digest(),
         "size": bytes.len(),
     });
     (

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use cragate_verifier::Digest;
+use cragate_verifier::evidence::Listing;
 use cragate_verifier::policy::ImporterDetails;
 use cragate_verifier::verdict::{Outcome, Severity};
 use jiff::Timestamp;
@@ -112,7 +113,8 @@ pub struct ItemReport {
     pub index: usize,
     /// Where its listing came from (a path, or `inline`).
     pub listing: String,
-    /// `product.id`, once the listing could be read.
+    /// `product.id`, once the listing could be read (also for an item
+    /// that could not be judged past that).
     pub product_id: Option<String>,
     /// `product.name`, once read.
     pub product_name: Option<String>,
@@ -191,8 +193,13 @@ impl ItemReport {
             evidence: Vec::new(),
         };
         match (item, judgement) {
-            (Err(error), _) | (Ok(_), Some(Judgement::Unusable(error))) => {
-                report.error = Some(error.to_string());
+            (Err(error), _) => report.error = Some(error.to_string()),
+            (Ok(_), Some(Judgement::Unusable(unusable))) => {
+                report.error = Some(unusable.error.to_string());
+                if let Some(supplied) = &unusable.supplied {
+                    report.product(&supplied.listing);
+                    report.evidence = vec![supplied.listing.digest()];
+                }
             }
             (Ok(_), None) => report.error = Some("not judged".to_owned()),
             (Ok(_), Some(Judgement::Judged(judged))) => report.judged(judged),
@@ -200,11 +207,14 @@ impl ItemReport {
         report
     }
 
-    fn judged(&mut self, judged: &Judged) {
-        let listing = &judged.listing;
+    fn product(&mut self, listing: &Listing) {
         self.product_id = Some(listing.product_id().to_string());
         self.product_name = Some(listing.product_name().to_owned());
         self.version = Some(listing.version().to_owned());
+    }
+
+    fn judged(&mut self, judged: &Judged) {
+        self.product(&judged.listing);
         self.decision = if judged.accepted() {
             ItemDecision::Accepted
         } else {
@@ -257,21 +267,15 @@ pub fn evidence(judged: &Judged) -> Vec<Digest> {
 }
 
 impl Report {
-    /// The report of `shipment`, judged into `judgements` (one per item,
-    /// in order; `None` for an item the manifest already refused).
+    /// The report of `shipment` whose items became `items` (one per item,
+    /// in manifest order).
     pub fn new(
         shipment: &Shipment,
         policy: PolicyView,
         importer: Option<ImporterDetails>,
         evaluated_at: Timestamp,
-        judgements: &[Option<Judgement>],
+        items: Vec<ItemReport>,
     ) -> Self {
-        let items: Vec<ItemReport> = shipment
-            .items
-            .iter()
-            .zip(judgements)
-            .map(|(item, judgement)| ItemReport::new(item.as_ref(), judgement.as_ref()))
-            .collect();
         let count = |decision| items.iter().filter(|i| i.decision == decision).count();
         let totals = Totals {
             items: items.len(),
