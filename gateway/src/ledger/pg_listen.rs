@@ -32,7 +32,7 @@ pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// Probes unanswered before the connection counts as dead.
 pub const KEEPALIVE_RETRIES: u32 = 3;
 
-/// How one listening session ended.
+/// How one listening connection ended.
 enum Ended {
     /// The callback said nobody needs the notifications any more.
     Unwanted,
@@ -60,7 +60,7 @@ pub(super) async fn run(
     let mut pause = RECONNECT_FIRST;
     let mut lost = false;
     loop {
-        match session(&config, tls.clone(), channel, &mut on_notify, &mut lost).await {
+        match listen_once(&config, tls.clone(), channel, &mut on_notify, &mut lost).await {
             Ended::Unwanted => return,
             Ended::Unsupported(error) => {
                 eprintln!(
@@ -86,7 +86,7 @@ pub(super) async fn run(
 }
 
 /// One connection: `LISTEN`, then every message until it ends.
-async fn session(
+async fn listen_once(
     config: &tokio_postgres::Config,
     tls: MakeRustlsConnect,
     channel: &'static str,
