@@ -44,6 +44,9 @@ use crate::ledger::{Appender, Entry, Submission};
 pub const MAX_IN_FLIGHT: usize = 128;
 /// Deliveries taken from the outbox per pass.
 pub const BATCH: usize = 512;
+/// Longest wait between two looks at the outbox when nothing wakes the
+/// worker sooner.
+const IDLE: Duration = Duration::from_secs(60);
 /// Fewest free places for which more due deliveries are taken while some
 /// are in flight: each start is a durable commit, so they are taken in
 /// batches rather than one per finished attempt.
@@ -161,13 +164,19 @@ impl Deliverer {
             let this = Arc::clone(self);
             state.committing = Some(tokio::spawn(async move { this.commit(batch).await }));
         }
-        let next_due = {
+        // The next due time matters only when something could be started
+        // then; otherwise a finished attempt wakes the loop (and waking for
+        // a due delivery that cannot start yet would spin).
+        let room = MAX_IN_FLIGHT.saturating_sub(state.in_flight.len());
+        let sleep = if room >= START_AT_LEAST || state.in_flight.is_empty() {
             let outbox = Arc::clone(&self.outbox);
-            blocking(move || outbox.next_due()).await?
+            let next_due = blocking(move || outbox.next_due()).await?;
+            next_due.map_or(IDLE, |at| {
+                Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
+            })
+        } else {
+            IDLE
         };
-        let sleep = next_due.map_or(Duration::from_secs(60), |at| {
-            Duration::try_from(at.duration_since(Timestamp::now())).unwrap_or(Duration::ZERO)
-        });
         let Loop {
             in_flight,
             finished,
