@@ -14,8 +14,10 @@
 //! supplier that everything up to `N` is in force here. So it moves only
 //! past items that were received (or had been), never past an item that
 //! was refused or could not be handled: a refused item is reported and
-//! asked for again in every round, the items after it are still received
-//! (a forged or broken notice does not hold up a real halt), and the
+//! asked for again in every round, the items after it on the same page are
+//! still received (a forged or broken notice does not hold up a real halt
+//! behind it; items past that page wait, since asking past the refused
+//! item would acknowledge it), and the
 //! supplier keeps showing the refused one as not acknowledged. When the
 //! cursor moved, the next round runs at once, which carries the
 //! acknowledgement without waiting an interval.
