@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use jiff::Timestamp;
 
 use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
-use crate::config::{Config, Overrides, policies};
+use crate::config::Overrides;
 use crate::gate::progress::{self, Display};
 use crate::gate::publish::Target;
 use crate::gate::{self, Options};
@@ -91,23 +91,9 @@ pub fn run(args: &Args) -> ExitCode {
         policy: args.policy.clone(),
         ..Overrides::default()
     };
-    let config = match Config::load(args.config.as_deref(), &overrides) {
-        Ok(config) => config,
-        Err(errors) => {
-            for error in errors {
-                eprintln!("cragate: {error}");
-            }
-            return ExitCode::from(EXIT_UNUSABLE);
-        }
-    };
-    let policy = match policies::load(config.policy.as_deref()) {
-        Ok(policy) => policy,
-        Err(errors) => {
-            for error in &errors.errors {
-                eprintln!("cragate: {error}");
-            }
-            return ExitCode::from(EXIT_UNUSABLE);
-        }
+    let (config, policy) = match super::load_config(args.config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
     };
     let publish = match args.publish.as_deref() {
         None => None,

@@ -77,3 +77,24 @@ pub fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("cragate: {line}");
     ExitCode::from(status)
 }
+
+/// The configuration (`--config` with `overrides`) and the policy it
+/// names, every error printed; exit status 2 when either is unusable.
+pub fn load_config(
+    file: Option<&std::path::Path>,
+    overrides: &crate::config::Overrides,
+) -> Result<(crate::config::Config, cragate_verifier::policy::Policy), ExitCode> {
+    let config = crate::config::Config::load(file, overrides).map_err(|errors| {
+        for error in errors {
+            eprintln!("cragate: {error}");
+        }
+        ExitCode::from(EXIT_UNUSABLE)
+    })?;
+    let policy = crate::config::policies::load(config.policy.as_deref()).map_err(|errors| {
+        for error in &errors.errors {
+            eprintln!("cragate: {error}");
+        }
+        ExitCode::from(EXIT_UNUSABLE)
+    })?;
+    Ok((config, policy))
+}

@@ -10,9 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{EXIT_FAILED, EXIT_UNUSABLE, fail};
-use crate::config::policies;
-use crate::config::{Config, Overrides};
+use super::{EXIT_FAILED, fail};
+use crate::config::Overrides;
 use crate::server;
 
 /// Arguments of `serve`.
@@ -49,23 +48,9 @@ pub fn run(args: &Args) -> ExitCode {
         policy: args.policy.clone(),
         upstream: args.upstream.clone(),
     };
-    let config = match Config::load(args.config.as_deref(), &overrides) {
-        Ok(config) => config,
-        Err(errors) => {
-            for error in errors {
-                eprintln!("cragate: {error}");
-            }
-            return ExitCode::from(EXIT_UNUSABLE);
-        }
-    };
-    let policy = match policies::load(config.policy.as_deref()) {
-        Ok(policy) => policy,
-        Err(errors) => {
-            for error in &errors.errors {
-                eprintln!("cragate: {error}");
-            }
-            return ExitCode::from(EXIT_UNUSABLE);
-        }
+    let (config, policy) = match super::load_config(args.config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
+        Err(status) => return status,
     };
     // The main thread opens the gateway and waits for signals; connections
     // are served on worker threads (see `server::run`).
