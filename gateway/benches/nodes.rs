@@ -29,9 +29,10 @@
 #[path = "../../tests/postgres_util.rs"]
 mod postgres_util;
 
+mod common;
+
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -47,6 +48,8 @@ use cragate_verifier::Digest;
 use cragate_verifier::halt::{Envelope, EnvelopeSignature, HALT_PAYLOAD_TYPE, pae};
 use cragate_verifier::verdict::Decision;
 use serde_json::{Value, json};
+
+use common::{Http, cpu_of, cpu_seconds};
 
 use postgres_util::Postgres;
 
@@ -403,95 +406,6 @@ fn sign(key: &Ed25519KeyPair, i: usize) -> Vec<u8> {
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// One keep-alive HTTP/1.1 connection.
-struct Http {
-    reader: BufReader<TcpStream>,
-    host: String,
-}
-
-impl Http {
-    fn connect(host: &str) -> Self {
-        let stream = TcpStream::connect(host).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Self {
-            reader: BufReader::new(stream),
-            host: host.to_owned(),
-        }
-    }
-
-    /// Sends a request and reads the whole answer (`Content-Length`
-    /// bodies, as the gateway's JSON answers are): status and body.
-    fn send(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> (u16, Vec<u8>) {
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\ncontent-type: application/json\r\n",
-            self.host,
-            body.len()
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
-        let mut status_line = String::new();
-        self.reader.read_line(&mut status_line).unwrap();
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).unwrap();
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            let lower = line.to_ascii_lowercase();
-            if let Some(value) = lower.strip_prefix("content-length:") {
-                length = value.trim().parse().unwrap();
-            }
-            assert!(
-                !(lower.starts_with("transfer-encoding:") && lower.contains("chunked")),
-                "a chunked answer to {method} {path}"
-            );
-        }
-        let mut out = vec![0; length];
-        self.reader.read_exact(&mut out).unwrap();
-        (status, out)
-    }
-}
-
-/// CPU time of process `pid` so far (user + system), from /proc; with
-/// `children`, also that of its children that ended.
-fn cpu_of(pid: u32, children: bool) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let own = ticks(11) + ticks(12);
-    let ended = if children { ticks(13) + ticks(14) } else { 0.0 };
-    (own + ended) / 100.0
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    cpu_of(pid, false)
 }
 
 /// CPU time so far of the PostgreSQL server on `port`: the postmaster,
