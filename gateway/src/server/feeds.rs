@@ -158,9 +158,14 @@ impl Poller {
     /// supplier so that only its secret can verify the item.
     async fn receive(&self, item: &FeedItem) -> Result<(), GatewayError> {
         let mut headers = item.headers();
-        if let Ok(value) = http::HeaderValue::from_str(&self.supplier.id) {
-            headers.insert(SUPPLIER_HEADER, value);
-        }
+        // Never left out: without it every supplier's secret would be tried.
+        let named = http::HeaderValue::from_bytes(self.supplier.id.as_bytes()).map_err(|_| {
+            GatewayError::gateway(crate::http::error::ErrorKind::Internal(format!(
+                "supplier id {:?} cannot be carried in a header",
+                self.supplier.id
+            )))
+        })?;
+        headers.insert(SUPPLIER_HEADER, named);
         receive(&self.gateway, headers, item.body.clone().into())
             .await
             .map(|_| ())
