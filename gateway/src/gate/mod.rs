@@ -8,13 +8,14 @@
 //!                                        ─ hash artifacts from disk, compare
 //!          ──► recorder: ledger (decision, documents, DoC 19(6), supply
 //!              link 23), a commit per batch of items ──► catalog (--publish)
-//!          ──► report.json, report.html (every item's summary)
+//!          ──► spill: each item's report on disk ──► report.json, report.html
 //! ```
 //!
 //! - [`manifest`]: `cragate.shipment/v1`, read into checked types;
 //! - [`item`]: judging one item; [`stamp`]: the importer's details;
 //!   [`hash`]: constant-memory hashing;
-//! - [`report`] and [`html`]: `report.json` and `report.html`;
+//! - [`report`] and [`html`]: `report.json` and `report.html`; [`spill`]:
+//!   the item reports kept on disk until both are written;
 //! - [`record`]: the ledger entries; [`publish`]: the catalog;
 //! - [`progress`]: the progress bar or one line per item.
 
@@ -26,6 +27,7 @@ pub mod progress;
 pub mod publish;
 pub mod record;
 pub mod report;
+pub mod spill;
 pub mod stamp;
 
 use std::io::Write;
@@ -43,6 +45,7 @@ use item::{Judged, Judgement};
 use manifest::{MAX_MANIFEST_BYTES, ManifestError, Shipment};
 use progress::Progress;
 use report::{ItemReport, PolicyView, Report};
+use spill::Spill;
 
 /// Why a shipment could not be gated at all.
 #[derive(Debug, thiserror::Error)]
@@ -132,9 +135,16 @@ pub fn read_manifest(path: &Path) -> Result<Shipment, GateError> {
 /// path next to hashing.
 pub const ITEMS_PER_COMMIT_PER_JOB: usize = 8;
 
+/// The ledger's page cache while gating: appending reads little back
+/// (the tree's frontier, the lookup rows written in bulk), so a few MiB do,
+/// and the memory of a long shipment does not grow with the pages it
+/// wrote.
+const LEDGER_CACHE_BYTES: usize = 4 << 20;
+
 /// Gates `shipment`: judges every item, records the decisions on the
 /// ledger in batches as items are judged, publishes each accepted item once
-/// its entries are committed, and writes the reports.
+/// its entries are committed, and writes the reports. Returns the
+/// shipment's part of the report, with the totals.
 ///
 /// A ledger failure stops the gate: the items committed before it stay on
 /// record (they were decided), nothing after it is recorded or published,
@@ -151,10 +161,22 @@ pub fn gate(
         .as_ref()
         .map(publish::Publisher::open)
         .transpose()?;
+    let report_dir = options.report_dir.as_deref();
+    let report_failed = |path: &Path, error: std::io::Error| GateError::Report {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    };
+    // The report folder is made first: one that cannot be written stops
+    // the gate before anything is judged or recorded.
+    if let Some(dir) = report_dir {
+        std::fs::create_dir_all(dir).map_err(|e| report_failed(dir, e))?;
+    }
+    let spill_failed = |e| report_failed(report_dir.unwrap_or(Path::new(".")), e);
+    let mut spill = Spill::new(report_dir, shipment.items.len()).map_err(spill_failed)?;
     let mut recorder = Recorder::new(shipment, options, publisher);
-    let judged = judge_all(shipment, options, progress, &mut recorder);
+    let judged = judge_all(shipment, options, progress, &mut recorder, &mut spill);
     progress.finish();
-    let items = judged?;
+    judged?;
     recorder.commit()?;
     let policy = options.policy;
     let report = Report::new(
@@ -165,10 +187,11 @@ pub fn gate(
         },
         policy.importer().cloned(),
         options.at,
-        items,
+        spill.totals(),
     );
-    if let Some(dir) = &options.report_dir {
-        write_reports(dir, &report)?;
+    if let Some(dir) = report_dir {
+        spill.finish().map_err(spill_failed)?;
+        write_reports(dir, &report, &spill)?;
     }
     if let Some(error) = recorder.publish_error {
         return Err(error.into());
@@ -182,21 +205,30 @@ type Done = (usize, Option<Judgement>, ItemReport);
 
 /// Judges every item with `options.jobs` workers and hands each result to
 /// `recorder` as it comes (workers wait when the recorder lags: at most
-/// one result per worker waits for it); returns the item reports in
-/// manifest order, or the recorder's first error, after which no item is
-/// started.
+/// one result per worker waits for it), and its report to `spill`; stops
+/// at the recorder's or the spill's first error, after which no item is
+/// started. Every item has its report in `spill` when it returns `Ok`.
 fn judge_all(
     shipment: &Shipment,
     options: &Options<'_>,
     progress: &dyn Progress,
     recorder: &mut Recorder<'_>,
-) -> Result<Vec<ItemReport>, GateError> {
+    spill: &mut Spill,
+) -> Result<(), GateError> {
     let next = &AtomicUsize::new(0);
     let stop = &AtomicBool::new(false);
     let workers = options.jobs.get().min(shipment.items.len().max(1));
     let (sender, receiver) = mpsc::sync_channel::<Done>(workers);
-    let mut reports: Vec<Option<ItemReport>> = shipment.items.iter().map(|_| None).collect();
     let mut failure = None;
+    let spill_failed = |error: std::io::Error| GateError::Report {
+        path: options
+            .report_dir
+            .as_deref()
+            .unwrap_or(Path::new("."))
+            .display()
+            .to_string(),
+        message: format!("cannot keep the item reports: {error}"),
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let sender = sender.clone();
@@ -221,13 +253,13 @@ fn judge_all(
         }
         drop(sender);
         while let Ok((index, judgement, report)) = receiver.recv() {
-            if let Err(error) = recorder.add(index, judgement, &report) {
+            let kept = recorder
+                .add(index, judgement, &report)
+                .and_then(|()| spill.add(&report).map_err(spill_failed));
+            if let Err(error) = kept {
                 failure = Some(error);
                 stop.store(true, Ordering::Relaxed);
                 break;
-            }
-            if let Some(slot) = reports.get_mut(index) {
-                *slot = Some(report);
             }
         }
         // Workers still sending find no one listening and stop.
@@ -236,11 +268,16 @@ fn judge_all(
     if let Some(error) = failure {
         return Err(error);
     }
-    Ok(reports
-        .into_iter()
-        .zip(&shipment.items)
-        .map(|(report, entry)| report.unwrap_or_else(|| ItemReport::new(entry.as_ref(), None)))
-        .collect())
+    // Every item was sent unless a worker stopped early; one that was not
+    // is reported as not judged.
+    for (index, entry) in shipment.items.iter().enumerate() {
+        if !spill.has(index) {
+            spill
+                .add(&ItemReport::new(entry.as_ref(), None))
+                .map_err(spill_failed)?;
+        }
+    }
+    Ok(())
 }
 
 /// The ledger entries of judged items, appended in batches of
@@ -340,7 +377,10 @@ impl<'a> Recorder<'a> {
             None => self
                 .options
                 .ledger
-                .open(StoreOptions::default())
+                .open(StoreOptions {
+                    cache_bytes: Some(LEDGER_CACHE_BYTES),
+                    ..StoreOptions::default()
+                })
                 .map_err(failed)?,
         };
         ledger.append_batch(&self.entries).map_err(failed)?;
@@ -360,24 +400,53 @@ impl<'a> Recorder<'a> {
     }
 }
 
-/// Writes `report.json` and `report.html` into `dir`.
-fn write_reports(dir: &Path, report: &Report) -> Result<(), GateError> {
-    let failed = |path: &Path, message: String| GateError::Report {
+/// Writes `report.json` and `report.html` into `dir`, each as it is
+/// serialised (neither whole document is ever in memory) into a temporary
+/// file moved in place once complete.
+fn write_reports(dir: &Path, report: &Report, spill: &Spill) -> Result<(), GateError> {
+    #[derive(serde::Serialize)]
+    struct Json<'a> {
+        #[serde(flatten)]
+        report: &'a Report,
+        items: spill::JsonItems<'a>,
+    }
+    let json = Json {
+        report,
+        items: spill.json_items(),
+    };
+    write_atomically(&dir.join("report.json"), |out| {
+        serde_json::to_writer_pretty(&mut *out, &json)?;
+        out.write_all(b"\n")
+    })?;
+    write_atomically(&dir.join("report.html"), |out| {
+        html::write(report, spill, out)
+    })
+}
+
+/// Writes `path` through `write`, into a temporary file beside it that
+/// replaces it once written and flushed.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), GateError> {
+    let failed = |message: String| GateError::Report {
         path: path.display().to_string(),
         message,
     };
-    std::fs::create_dir_all(dir).map_err(|e| failed(dir, e.to_string()))?;
-    // Written as it is serialised: the whole document is never in memory.
-    let json_path = dir.join("report.json");
-    let file = std::fs::File::create(&json_path).map_err(|e| failed(&json_path, e.to_string()))?;
-    let mut json = std::io::BufWriter::new(file);
-    serde_json::to_writer_pretty(&mut json, report)
-        .map_err(|e| failed(&json_path, e.to_string()))?;
-    json.write_all(b"\n")
-        .and_then(|()| json.flush())
-        .map_err(|e| failed(&json_path, e.to_string()))?;
-    let html_path = dir.join("report.html");
-    let html = html::render(report).map_err(|e| failed(&html_path, e.to_string()))?;
-    std::fs::write(&html_path, html).map_err(|e| failed(&html_path, e.to_string()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // Readable as a file the command created (the process's umask
+    // applies), not only by its owner as a temporary file would be.
+    let temp = tempfile::Builder::new()
+        .prefix(".report")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(|e| failed(e.to_string()))?;
+    let mut out = std::io::BufWriter::new(temp);
+    write(&mut out).map_err(|e| failed(e.to_string()))?;
+    let temp = out
+        .into_inner()
+        .map_err(|e| failed(e.error().to_string()))?;
+    temp.persist(path)
+        .map_err(|e| failed(e.error.to_string()))?;
     Ok(())
 }

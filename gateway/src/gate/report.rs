@@ -3,7 +3,9 @@
 //! (CRA Art. 19(2), last subparagraph): for every item its product id, the
 //! decision, every check with the article it serves, and the digests of
 //! the evidence judged. `report.html` ([`super::html`]) renders the same
-//! value for people.
+//! for people. [`Report`] is the shipment's part; each item's
+//! [`ItemReport`] is kept on disk as it finishes ([`super::spill`]) and
+//! read back into both files.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +23,8 @@ use super::manifest::{Item, ItemError, Shipment};
 /// The `format` of `report.json`.
 pub const REPORT_FORMAT: &str = "cragate.shipment-report/v1";
 
-/// The whole report.
+/// The shipment's part of the report: everything but the items, which
+/// follow it in `report.json` as `items` (every item, in manifest order).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     /// [`REPORT_FORMAT`].
@@ -42,8 +45,6 @@ pub struct Report {
     pub importer: Option<ImporterDetails>,
     /// Counts.
     pub totals: Totals,
-    /// Every item, in manifest order.
-    pub items: Vec<ItemReport>,
 }
 
 /// The supplier as reported.
@@ -267,22 +268,14 @@ pub fn evidence(judged: &Judged) -> Vec<Digest> {
 }
 
 impl Report {
-    /// The report of `shipment` whose items became `items` (one per item,
-    /// in manifest order).
+    /// The report of `shipment` whose items came to `totals`.
     pub fn new(
         shipment: &Shipment,
         policy: PolicyView,
         importer: Option<ImporterDetails>,
         evaluated_at: Timestamp,
-        items: Vec<ItemReport>,
+        totals: Totals,
     ) -> Self {
-        let count = |decision| items.iter().filter(|i| i.decision == decision).count();
-        let totals = Totals {
-            items: items.len(),
-            accepted: count(ItemDecision::Accepted),
-            refused: count(ItemDecision::Refused),
-            unusable: count(ItemDecision::Unusable),
-        };
         let supplier = &shipment.supplier;
         Self {
             format: REPORT_FORMAT,
@@ -300,7 +293,6 @@ impl Report {
             evaluated_at,
             importer,
             totals,
-            items,
         }
     }
 }

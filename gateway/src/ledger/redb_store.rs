@@ -51,6 +51,10 @@ pub struct StoreOptions {
     /// store, [`INDEX_BATCH`] by default); zero writes them in each
     /// entry's own commit, as version 1 did.
     pub lookup_batch: usize,
+    /// The redb store's page cache in bytes (redb's default, 1 GiB at
+    /// most, when `None`): a one-shot writer such as `cragate gate` sets a
+    /// small one so that its memory does not grow with what it appends.
+    pub cache_bytes: Option<usize>,
 }
 
 impl Default for StoreOptions {
@@ -58,6 +62,7 @@ impl Default for StoreOptions {
         Self {
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
             lookup_batch: INDEX_BATCH,
+            cache_bytes: None,
         }
     }
 }
@@ -140,14 +145,16 @@ impl RedbLedger {
     /// file of a later schema version, and one created with another key.
     pub fn open(path: &Path, key: SigningKey, options: StoreOptions) -> Result<Self, LedgerError> {
         guarded(|| {
-            let db = Database::builder()
-                .create(path)
-                .map_err(|error| match error {
-                    redb::DatabaseError::DatabaseAlreadyOpen => LedgerError::InUse {
-                        path: path.to_owned(),
-                    },
-                    other => LedgerError::Storage(other.into()),
-                })?;
+            let mut builder = Database::builder();
+            if let Some(bytes) = options.cache_bytes {
+                builder.set_cache_size(bytes);
+            }
+            let db = builder.create(path).map_err(|error| match error {
+                redb::DatabaseError::DatabaseAlreadyOpen => LedgerError::InUse {
+                    path: path.to_owned(),
+                },
+                other => LedgerError::Storage(other.into()),
+            })?;
             Self::init(db, key, options)
         })
     }
