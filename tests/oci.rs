@@ -13,7 +13,8 @@ use cragate_test_signer::oci::{self, Platform, Pushable};
 use serde_json::json;
 
 use crate::oci_util::{
-    ACME, Registry, copied_files, get, instance, push, signer, skopeo_copy, stderr_of, write_policy,
+    ACME, Registry, copied_files, get, instance, push, signer, skopeo_copy, skopeo_push, stderr_of,
+    write_policy,
 };
 use crate::serve_util::Gateway;
 
@@ -56,17 +57,31 @@ fn push_signed(
 ) {
     let base = registry.base();
     push(&base, repository, image, Some(tag));
+    let place = format!("127.0.0.1:{}/{repository}", registry.port);
+    for evidence in evidence(&place, image, who, signed, doc) {
+        push(&base, repository, &evidence, None);
+    }
+}
+
+/// The cosign signature by `who` over `signed` (`image`'s own digest when
+/// `None`) and, when `doc`, the DoC attestation of `image` at `place`
+/// (`HOST:PORT/REPOSITORY`).
+fn evidence(
+    place: &str,
+    image: &Pushable,
+    who: Option<&str>,
+    signed: Option<&str>,
+    doc: bool,
+) -> Vec<Pushable> {
     let instance = instance();
     let digest = &image.manifest.digest;
+    let mut evidence = Vec::new();
     if let Some(who) = who {
-        let payload = oci::simplesigning_payload(
-            &format!("127.0.0.1:{}/{repository}", registry.port),
-            signed.unwrap_or(digest),
-        );
+        let payload = oci::simplesigning_payload(place, signed.unwrap_or(digest));
         let sig = instance
             .cosign_signature(&signer(who), &payload, digest)
             .unwrap();
-        push(&base, repository, &sig, None);
+        evidence.push(sig);
     }
     if doc {
         let att = instance
@@ -77,8 +92,9 @@ fn push_signed(
                 json!({"format": "cragate.doc/v1"}),
             )
             .unwrap();
-        push(&base, repository, &att, None);
+        evidence.push(att);
     }
+    evidence
 }
 
 fn refused(gateway: &Gateway, reference: &str) -> String {
@@ -247,7 +263,122 @@ fn an_index_passes_only_when_every_platform_does() {
 }
 
 #[test]
-fn a_blob_outside_every_allowed_manifest_is_refused_and_pushes_are_not_screened() {
+fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&registry.base(), &policy_dir);
+    let through = gateway.base.trim_start_matches("http://").to_owned();
+    let decisions = || {
+        gateway
+            .ledger()
+            .iter()
+            .filter(|r| r["body"]["kind"] == "decision")
+            .count()
+    };
+
+    // The signature and the DoC attestation first, then the image, all
+    // through cragate: the image is judged with its evidence in place.
+    let signed = image("pushed and signed");
+    let place = format!("{through}/push/cam");
+    for evidence in evidence(&place, &signed, Some(ACME), None, true) {
+        push(&gateway.base, "push/cam", &evidence, None);
+    }
+    assert_eq!(decisions(), 0, "evidence is not judged");
+    push(&gateway.base, "push/cam", &signed, Some("v1"));
+    let in_registry = |tag: &str| {
+        crate::serve_util::curl(
+            &format!("{}/v2/push/cam/manifests/{tag}", registry.base()),
+            &["-H", &format!("Accept: {}", signed.media_type)],
+        )
+    };
+    let stored = in_registry("v1");
+    assert_eq!(stored.status, 200, "{stored:?}");
+    assert_eq!(stored.body, signed.manifest.bytes, "stored as pushed");
+    assert_eq!(decisions(), 1, "the push's verdict is on the ledger");
+
+    // skopeo as the pushing client. An image copied out of the registry
+    // into a folder, pushed back through cragate: unsigned, it is refused
+    // with the reason in skopeo's output and never reaches the registry.
+    let folders = tempfile::tempdir().unwrap();
+    let unsigned = image("pushed unsigned");
+    push(&registry.base(), "scratch/unsigned", &unsigned, Some("v1"));
+    let unsigned_dir = folders.path().join("unsigned");
+    let copied = skopeo_copy(
+        &format!("127.0.0.1:{}/scratch/unsigned:v1", registry.port),
+        &unsigned_dir,
+    );
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+    let pushed = skopeo_push(&unsigned_dir, &format!("{through}/push/cam:unsigned"));
+    assert!(!pushed.status.success(), "an unsigned image was pushed");
+    let error = stderr_of(&pushed);
+    assert!(
+        error.contains("denied") && error.contains("oci.signature failed (Annex I Part I(2)(f))"),
+        "{error}"
+    );
+    let absent = in_registry("unsigned");
+    assert_eq!(
+        absent.status, 404,
+        "the refused manifest reached the registry: {absent:?}"
+    );
+    // Its blobs were uploaded (the client sends them first) but cragate
+    // serves none of them.
+    let blob = get(&gateway.url(&format!("/v2/push/cam/blobs/{}", unsigned.blobs[1].digest)));
+    assert_eq!(blob.status, 403, "{blob:?}");
+
+    // The signed image pushed by skopeo under another tag: allowed, and
+    // pulled back through cragate byte for byte.
+    let signed_dir = folders.path().join("signed");
+    let copied = skopeo_copy(&format!("{through}/push/cam:v1"), &signed_dir);
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+    let pushed = skopeo_push(&signed_dir, &format!("{through}/push/cam:v2"));
+    assert!(pushed.status.success(), "{}", stderr_of(&pushed));
+    let again = skopeo_copy(
+        &format!("{through}/push/cam:v2"),
+        &folders.path().join("again"),
+    );
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert_eq!(
+        copied_files(&folders.path().join("again")),
+        copied_files(&signed_dir)
+    );
+
+    // A manifest that does not hash to the digest it is pushed under.
+    let file = folders.path().join("manifest");
+    std::fs::write(&file, &signed.manifest.bytes).unwrap();
+    let wrong = crate::serve_util::curl(
+        &gateway.url(&format!(
+            "/v2/push/cam/manifests/{}",
+            unsigned.manifest.digest
+        )),
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Content-Type: {}", signed.media_type),
+            "--data-binary",
+            &format!("@{}", file.display()),
+        ],
+    );
+    assert_eq!(wrong.status, 400, "{wrong:?}");
+    assert_eq!(wrong.json()["errors"][0]["code"], "MANIFEST_INVALID");
+
+    // A repository whose rule does not enable pushes.
+    let refused =
+        crate::serve_util::curl(&gateway.url("/v2/acme/cam/blobs/uploads/"), &["-X", "POST"]);
+    assert_eq!(refused.status, 405, "{refused:?}");
+    let body = refused.json();
+    assert_eq!(body["errors"][0]["code"], "UNSUPPORTED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("push = true"),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_blob_outside_every_allowed_manifest_is_refused_and_pushes_are_refused_unless_enabled() {
     let registry = Registry::start();
     let policy_dir = tempfile::tempdir().unwrap();
     let gateway = gateway(&registry.base(), &policy_dir);
@@ -276,7 +407,7 @@ fn a_blob_outside_every_allowed_manifest_is_refused_and_pushes_are_not_screened(
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("not screened yet"),
+            .contains("push = true"),
         "{body}"
     );
 }

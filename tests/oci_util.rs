@@ -132,6 +132,21 @@ pub fn push(base: &str, repository: &str, pushable: &Pushable, reference: Option
     assert_eq!(put.status, 201, "{put:?}");
 }
 
+/// `skopeo copy dir:SOURCE docker://TARGET` over plain HTTP: a push.
+pub fn skopeo_push(source: &Path, target: &str) -> Output {
+    Command::new("skopeo")
+        .args([
+            "--insecure-policy",
+            "copy",
+            "--dest-tls-verify=false",
+            "--retry-times=0",
+        ])
+        .arg(format!("dir:{}", source.display()))
+        .arg(format!("docker://{target}"))
+        .output()
+        .expect("skopeo runs (scripts/test installs it)")
+}
+
 /// `skopeo copy docker://SOURCE dir:TARGET` over plain HTTP.
 pub fn skopeo_copy(source: &str, target: &Path) -> Output {
     Command::new("skopeo")
@@ -206,6 +221,11 @@ attestations = ["https://cragate.dev/doc/v1"]
 [[oci.repositories]]
 name = "multi/*"
 manufacturer = "ACME Devices GmbH"
+[[oci.repositories]]
+name = "push/*"
+manufacturer = "ACME Devices GmbH"
+attestations = ["https://cragate.dev/doc/v1"]
+push = true
 "#
     );
     let path = dir.join("policy.toml");

@@ -131,9 +131,13 @@ pub enum ErrorKind {
     /// and the OCI error body, worded as the 451 a listing would get.
     #[error("unavailable for legal reasons (451): {0}")]
     ImageHalted(String),
-    /// A request the OCI route does not serve yet.
+    /// A request the OCI route does not serve.
     #[error("{0}")]
     OciUnsupported(&'static str),
+    /// A manifest pushed that cannot be read, or that does not hash to the
+    /// digest it was pushed under (OCI `MANIFEST_INVALID`).
+    #[error("{0}")]
+    ManifestInvalid(String),
     /// No accepted listing references this artifact.
     #[error("no accepted listing references {digest}")]
     NotReferenced {
@@ -361,6 +365,7 @@ impl GatewayError {
             | ErrorKind::ProductId { .. }
             | ErrorKind::IdMismatch { .. }
             | ErrorKind::BadRequest(_)
+            | ErrorKind::ManifestInvalid(_)
             | ErrorKind::BrokenBody(_) => StatusCode::BAD_REQUEST,
             ErrorKind::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
@@ -434,6 +439,7 @@ impl GatewayError {
             ErrorKind::ImageHalted(_) => "image-halted",
             ErrorKind::BlobNotAllowed { .. } => "blob-not-allowed",
             ErrorKind::OciUnsupported(_) => "oci-unsupported",
+            ErrorKind::ManifestInvalid(_) => "manifest-invalid",
             ErrorKind::DigestMismatch { .. } => "digest-mismatch",
             ErrorKind::SizeMismatch { .. } => "size-mismatch",
             ErrorKind::RangeNotSatisfiable { .. } => "range-not-satisfiable",

@@ -35,6 +35,7 @@ pub fn oci_error_response(error: &GatewayError) -> Response<Body> {
             | ErrorKind::BlobNotAllowed { .. },
         ) => "DENIED",
         (_, ErrorKind::OciUnsupported(_)) => "UNSUPPORTED",
+        (_, ErrorKind::ManifestInvalid(_)) => "MANIFEST_INVALID",
         (_, ErrorKind::NotFound) => "NAME_UNKNOWN",
         (_, ErrorKind::BadPath(_) | ErrorKind::BadRequest(_)) => "NAME_INVALID",
         _ => "UNKNOWN",

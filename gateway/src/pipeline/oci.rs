@@ -21,7 +21,7 @@ use jiff::Timestamp;
 use lru::LruCache;
 
 use super::state::Gateway;
-use crate::http::error::{ErrorKind, GatewayError};
+use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
 use crate::upstream::oci::{Document, OciUpstream};
 
 /// Verdicts kept (one per manifest and policy).
@@ -46,6 +46,15 @@ pub struct OciGate {
     pub upstream: OciUpstream,
     verdicts: Mutex<LruCache<(Digest, Digest), Cached>>,
     blobs: Mutex<LruCache<(String, Digest), AllowedBlob>>,
+}
+
+/// What a manifest push comes to, when it is not refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// An image (or index) the policy allows.
+    Allowed,
+    /// A signature or attestation, passed on unjudged.
+    Evidence,
 }
 
 /// What a manifest request comes to.
@@ -90,17 +99,63 @@ impl OciGate {
             return Ok(ManifestOutcome::NotFound);
         };
         check_reference(reference, &document)?;
-        let manifest = parse(&document)?;
+        let manifest = parse(&document, ErrorSource::Upstream)?;
+        self.admit(gateway, name, &document, &manifest, peer)
+            .await?;
+        Ok(ManifestOutcome::Allowed(document))
+    }
+
+    /// Judges manifest `document` pushed to `name` under `reference` (tag
+    /// or digest): allowed as a pull of it would be (the signatures and
+    /// attestations must already be in the registry), or an error that
+    /// refuses the push. A signature or attestation itself (a manifest
+    /// with a `subject`, or one pushed under cosign's `sha256-<hex>`,
+    /// `.sig` or `.att` tags) is evidence, not a product: it passes
+    /// unjudged and counts only when the image it names is judged.
+    pub async fn push(
+        &self,
+        gateway: &Gateway,
+        name: &str,
+        reference: &str,
+        document: &Document,
+        peer: Option<SocketAddr>,
+    ) -> Result<PushOutcome, GatewayError> {
+        if let Ok(expected) = reference.parse::<Digest>()
+            && expected != document.digest
+        {
+            return Err(GatewayError::client(ErrorKind::ManifestInvalid(format!(
+                "the manifest hashes to {}, not {expected}, the digest it was pushed under",
+                document.digest
+            ))));
+        }
+        let manifest = parse(document, ErrorSource::Client)?;
+        if manifest.subject.is_some() || is_signature_tag(reference) {
+            return Ok(PushOutcome::Evidence);
+        }
+        self.admit(gateway, name, document, &manifest, peer).await?;
+        Ok(PushOutcome::Allowed)
+    }
+
+    /// The halt state, then the verdict of `document` (an image, or an
+    /// index with every platform's); an error denies.
+    async fn admit(
+        &self,
+        gateway: &Gateway,
+        name: &str,
+        document: &Document,
+        manifest: &ImageManifest,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), GatewayError> {
         if let Some(notice) = halt_notice(gateway, name, &[document.digest]) {
             return Err(GatewayError::client(ErrorKind::ImageHalted(notice)));
         }
         let verdict = match manifest.kind {
             ManifestKind::Image => {
-                self.judge(gateway, name, document.digest, &manifest, peer)
+                self.judge(gateway, name, document.digest, manifest, peer)
                     .await?
             }
             _ => {
-                self.judge_index(gateway, name, &document, &manifest, peer)
+                self.judge_index(gateway, name, document, manifest, peer)
                     .await?
             }
         };
@@ -109,7 +164,7 @@ impl OciGate {
                 (*verdict).clone(),
             ))));
         }
-        Ok(ManifestOutcome::Allowed(document))
+        Ok(())
     }
 
     /// An index: its own checks, then every platform's.
@@ -134,7 +189,7 @@ impl OciGate {
                 }));
             };
             check_reference(&reference, &child)?;
-            let manifest = parse(&child)?;
+            let manifest = parse(&child, ErrorSource::Upstream)?;
             if manifest.kind != ManifestKind::Image {
                 return Err(GatewayError::upstream(ErrorKind::Internal(
                     "an index names another index; nested indexes are not judged".to_owned(),
@@ -274,7 +329,53 @@ fn check_reference(reference: &str, document: &Document) -> Result<(), GatewayEr
     Ok(())
 }
 
-fn parse(document: &Document) -> Result<ImageManifest, GatewayError> {
-    ImageManifest::from_json(&document.bytes, document.content_type.as_deref())
-        .map_err(|e| GatewayError::upstream(ErrorKind::Internal(e.to_string())))
+/// The manifest of `document`; unreadable, it is `from`'s error (the
+/// registry's answer, or the client's push).
+fn parse(document: &Document, from: ErrorSource) -> Result<ImageManifest, GatewayError> {
+    ImageManifest::from_json(&document.bytes, document.content_type.as_deref()).map_err(|e| {
+        match from {
+            ErrorSource::Client => GatewayError::client(ErrorKind::ManifestInvalid(e.to_string())),
+            _ => GatewayError::upstream(ErrorKind::Internal(e.to_string())),
+        }
+    })
+}
+
+/// A tag cosign writes signatures and attestations under:
+/// `sha256-<64 hex>` (the tag-schema referrers index), with `.sig` or
+/// `.att` for the legacy forms.
+fn is_signature_tag(reference: &str) -> bool {
+    let Some(rest) = reference.strip_prefix("sha256-") else {
+        return false;
+    };
+    let hex = rest
+        .strip_suffix(".sig")
+        .or_else(|| rest.strip_suffix(".att"))
+        .unwrap_or(rest);
+    hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_tags_are_cosigns_three_forms_of_a_sha256_digest() {
+        let hex = "ab".repeat(32);
+        for tag in [
+            format!("sha256-{hex}"),
+            format!("sha256-{hex}.sig"),
+            format!("sha256-{hex}.att"),
+        ] {
+            assert!(is_signature_tag(&tag), "{tag}");
+        }
+        for tag in [
+            "v1".to_owned(),
+            format!("sha256-{hex}.sbom"),
+            format!("sha256-{}", "ab".repeat(31)),
+            format!("sha256-{}", "AB".repeat(32)),
+            format!("sha512-{hex}.sig"),
+        ] {
+            assert!(!is_signature_tag(&tag), "{tag}");
+        }
+    }
 }

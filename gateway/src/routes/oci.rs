@@ -9,22 +9,40 @@
 //! - `GET /v2/<name>/tags/list` and `GET /v2/<name>/referrers/<digest>`:
 //!   passed through (they name manifests, which are judged when pulled).
 //!
-//! Pushes (`POST`, `PUT`, `PATCH`, `DELETE`) are not screened yet and are
-//! answered `405` with an OCI `UNSUPPORTED` error, never passed on.
+//! Pushes, to a repository whose `[[oci.repositories]]` rule says
+//! `push = true` (any other is answered `405` with an OCI `UNSUPPORTED`
+//! error and nothing is passed on):
+//! - blob uploads (`POST /v2/<name>/blobs/uploads/`, then `PATCH`, `PUT`,
+//!   `GET` or `DELETE` of the upload's location) are passed on as they
+//!   come, within `[limits] max_artifact_bytes`, the registry's `Location`
+//!   rewritten to cragate's; a cross-repository mount (`mount`, `from`) is
+//!   asked as a plain upload. A blob is inert: cragate serves it only once
+//!   an allowed manifest names it, so `HEAD` of any other blob in such a
+//!   repository answers `404` and the client uploads it;
+//! - `PUT /v2/<name>/manifests/<reference>`: an image or index is judged as
+//!   its pull would be, with the signatures and attestations already in
+//!   the registry (push them first), the verdict recorded on the ledger,
+//!   and passed on only when allowed; a denied one is `403` with the same
+//!   OCI error body a pull gets. Signatures and attestations themselves (a
+//!   manifest with a `subject`, or under cosign's `sha256-<hex>`, `.sig`
+//!   and `.att` tags) pass unjudged: they are what an image is judged by.
+//!
+//! `DELETE` of manifests and blobs is not served (`405`).
 
 use std::net::SocketAddr;
 
 use cragate_verifier::Digest;
+use cragate_verifier::limits::MAX_MANIFEST_BYTES;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
-use crate::http::body::{Body, full};
-use crate::http::error::{ErrorKind, Excerpt, GatewayError};
+use crate::http::body::{Body, BodyLimits, full, read_limited};
+use crate::http::error::{ErrorKind, ErrorSource, Excerpt, GatewayError};
 use crate::http::oci_error::oci_error_response;
 use crate::pipeline::Gateway;
 use crate::pipeline::oci::{ManifestOutcome, OciGate, halt_notice};
-use crate::upstream::oci::MANIFEST_ACCEPT;
+use crate::upstream::oci::{Document, MANIFEST_ACCEPT};
 use crate::upstream::verified::VerifiedBody;
 
 /// Longest repository name accepted (distribution-spec: 255 with the
@@ -62,7 +80,23 @@ pub enum OciPath {
         /// The subject.
         digest: Digest,
     },
+    /// `/v2/<name>/blobs/uploads/`: starts a blob upload.
+    UploadStart {
+        /// Repository.
+        name: String,
+    },
+    /// `/v2/<name>/blobs/uploads/<id>`: an upload under way, at the
+    /// location the registry gave.
+    Upload {
+        /// Repository.
+        name: String,
+        /// The registry's upload id.
+        id: String,
+    },
 }
+
+/// Longest upload id accepted (distribution uses a UUID).
+pub const MAX_UPLOAD_ID_BYTES: usize = 256;
 
 impl OciPath {
     /// Parses a path below `/v2/`; `None` for anything else.
@@ -73,6 +107,22 @@ impl OciPath {
         let rest = path.strip_prefix("/v2/")?;
         if rest.is_empty() {
             return Some(Self::Base);
+        }
+        if let Some(at) = rest.rfind("/blobs/uploads") {
+            let name = rest.get(..at)?;
+            let tail = rest.get(at.checked_add("/blobs/uploads".len())?..)?;
+            let id = tail.strip_prefix('/').unwrap_or(tail);
+            if valid_name(name) && !id.contains('/') {
+                let name = name.to_owned();
+                return match id {
+                    "" => Some(Self::UploadStart { name }),
+                    id if tail.starts_with('/') && valid_upload_id(id) => Some(Self::Upload {
+                        name,
+                        id: id.to_owned(),
+                    }),
+                    _ => None,
+                };
+            }
         }
         if let Some(name) = rest.strip_suffix("/tags/list") {
             return valid_name(name).then(|| Self::Tags {
@@ -128,17 +178,56 @@ async fn answer(
     peer: Option<SocketAddr>,
 ) -> Result<Response<Body>, GatewayError> {
     let method = request.method().clone();
-    if method != Method::GET && method != Method::HEAD {
-        return Err(GatewayError::client(ErrorKind::OciUnsupported(
-            "pushes through cragate are not screened yet: push to the registry directly",
-        )));
-    }
     let Some(path) = OciPath::parse(request.uri().path()) else {
         return Err(GatewayError::client(ErrorKind::BadRequest(format!(
             "{} is not an OCI distribution API path cragate serves",
             Excerpt::new(request.uri().path())
         ))));
     };
+    let read = method == Method::GET || method == Method::HEAD;
+    match path {
+        OciPath::UploadStart { name } if method == Method::POST => {
+            pushes_enabled(gateway, &name)?;
+            // A mount would read a blob of another repository, whose rule
+            // may not enable pushes: asked as a plain upload instead.
+            let query = query_without(request.uri().query(), &["mount", "from"]);
+            let path = format!("/v2/{name}/blobs/uploads/{query}");
+            upload(gateway, gate, request, &path).await
+        }
+        OciPath::Upload { name, id }
+            if [Method::GET, Method::PATCH, Method::PUT, Method::DELETE].contains(&method) =>
+        {
+            pushes_enabled(gateway, &name)?;
+            let query = query_without(request.uri().query(), &[]);
+            let path = format!("/v2/{name}/blobs/uploads/{id}{query}");
+            upload(gateway, gate, request, &path).await
+        }
+        OciPath::Manifest { name, reference } if method == Method::PUT => {
+            pushes_enabled(gateway, &name)?;
+            push_manifest(gateway, gate, request, &name, &reference, peer).await
+        }
+        path if read => read_path(gateway, gate, &request, &method, path, peer).await,
+        OciPath::Manifest { .. } | OciPath::Blob { .. } if method == Method::DELETE => {
+            Err(GatewayError::client(ErrorKind::OciUnsupported(
+                "deleting through cragate is not served: delete in the registry itself",
+            )))
+        }
+        _ => Err(GatewayError::client(ErrorKind::OciUnsupported(
+            "cragate does not serve this method on this path of the registry API",
+        ))),
+    }
+}
+
+/// A `GET` or `HEAD`.
+async fn read_path(
+    gateway: &Gateway,
+    gate: &OciGate,
+    request: &Request<Incoming>,
+    method: &Method,
+    path: OciPath,
+    peer: Option<SocketAddr>,
+) -> Result<Response<Body>, GatewayError> {
+    let method = method.clone();
     match path {
         OciPath::Base => {
             let mut response = Response::new(full(&b"{}"[..]));
@@ -177,6 +266,9 @@ async fn answer(
             }
         }
         OciPath::Blob { name, digest } => blob(gateway, gate, &method, &name, digest).await,
+        OciPath::UploadStart { .. } | OciPath::Upload { .. } => Err(GatewayError::client(
+            ErrorKind::OciUnsupported("an upload is started with POST"),
+        )),
         OciPath::Tags { name } => {
             let query = request
                 .uri()
@@ -205,6 +297,12 @@ async fn blob(
     digest: Digest,
 ) -> Result<Response<Body>, GatewayError> {
     let Some(allowed) = gate.allowed_blob(name, &digest) else {
+        // A pushing client asks whether the registry has a blob before it
+        // uploads it: in a repository open to pushes, a blob cragate would
+        // not serve is one the client must upload.
+        if method == Method::HEAD && pushes_enabled(gateway, name).is_ok() {
+            return Err(GatewayError::client(ErrorKind::NotFound));
+        }
         return Err(GatewayError::client(ErrorKind::BlobNotAllowed {
             digest: Excerpt::new(&digest.to_string()),
         }));
@@ -245,6 +343,121 @@ async fn blob(
     Ok(response)
 }
 
+/// Refuses a push to `name` unless its `[[oci.repositories]]` rule says
+/// `push = true`.
+fn pushes_enabled(gateway: &Gateway, name: &str) -> Result<(), GatewayError> {
+    if gateway
+        .policy
+        .oci_repository(name)
+        .is_some_and(|rule| rule.push)
+    {
+        return Ok(());
+    }
+    Err(GatewayError::client(ErrorKind::OciUnsupported(
+        "pushes to this repository through cragate are not enabled: no [[oci.repositories]] rule naming it says push = true",
+    )))
+}
+
+/// A blob upload request passed on to `path` with its body (at most
+/// `[limits] max_artifact_bytes`), the answer relayed with the
+/// registry's `Location` made cragate's.
+async fn upload(
+    gateway: &Gateway,
+    gate: &OciGate,
+    request: Request<Incoming>,
+    path: &str,
+) -> Result<Response<Body>, GatewayError> {
+    let limit = gateway.config.limits.max_artifact_bytes;
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(GatewayError::client(ErrorKind::TooLarge { limit }));
+    }
+    let body = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed_unsync();
+    let answer = gate
+        .upstream
+        .push(parts.method.clone(), path, &parts.headers, body)
+        .await?;
+    Ok(local_location(gate, crate::upstream::relay(answer)))
+}
+
+/// A manifest pushed: read whole, judged ([`OciGate::push`]), and passed
+/// on to the registry only when allowed (or a signature or attestation).
+async fn push_manifest(
+    gateway: &Gateway,
+    gate: &OciGate,
+    request: Request<Incoming>,
+    name: &str,
+    reference: &str,
+    peer: Option<SocketAddr>,
+) -> Result<Response<Body>, GatewayError> {
+    let (parts, body) = request.into_parts();
+    let limits = BodyLimits {
+        limit: MAX_MANIFEST_BYTES as u64,
+        idle: gateway.config.limits.body_idle_timeout,
+        from: ErrorSource::Client,
+    };
+    let bytes = read_limited(body, limits, None).await?;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let document = Document {
+        digest: Digest::of(&bytes),
+        bytes,
+        content_type,
+    };
+    gate.push(gateway, name, reference, &document, peer).await?;
+    let path = format!("/v2/{name}/manifests/{reference}");
+    let answer = gate
+        .upstream
+        .push(Method::PUT, &path, &parts.headers, full(document.bytes))
+        .await?;
+    Ok(local_location(gate, crate::upstream::relay(answer)))
+}
+
+/// `?query` without the parameters named `drop` (kept as they came,
+/// undecoded), or nothing when none is left.
+fn query_without(query: Option<&str>, drop: &[&str]) -> String {
+    let kept: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            !drop.contains(&key)
+        })
+        .collect();
+    if kept.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", kept.join("&"))
+    }
+}
+
+/// A `Location` on the registry itself made a path on cragate, so that
+/// the client sends the rest of an upload through the gate too.
+fn local_location(gate: &OciGate, mut response: Response<Body>) -> Response<Body> {
+    let base = gate.upstream.base();
+    let local = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<http::Uri>().ok())
+        .filter(|uri| uri.scheme().is_some() && uri.authority() == base.authority())
+        .and_then(|uri| uri.path_and_query().map(|p| p.as_str().to_owned()))
+        .and_then(|path| HeaderValue::from_str(&path).ok());
+    if let Some(local) = local {
+        response.headers_mut().insert(header::LOCATION, local);
+    }
+    response
+}
+
 /// A registry answer passed through.
 async fn relay(
     gate: &OciGate,
@@ -269,6 +482,16 @@ fn valid_name(name: &str) -> bool {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(b))
                 && !component.contains("..")
         })
+}
+
+/// An upload id as a registry gives it: letters, digits, `-`, `_`, `.`
+/// and `=`.
+fn valid_upload_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_UPLOAD_ID_BYTES
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.=".contains(&b))
 }
 
 /// A tag (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`) or a digest.

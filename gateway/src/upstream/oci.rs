@@ -127,6 +127,38 @@ impl OciUpstream {
         self.http.forward(&parts, empty(), &[], &extra).await
     }
 
+    /// Sends a push request (`method path`, `path` with its query) with
+    /// `body` and the client's `Content-Type`, `Content-Length` and
+    /// `Content-Range` (no other header of the client crosses), streaming
+    /// the answer.
+    pub async fn push(
+        &self,
+        method: Method,
+        path: &str,
+        client: &http::HeaderMap,
+        body: crate::http::body::Body,
+    ) -> Result<http::Response<Incoming>, GatewayError> {
+        let mut request = Request::builder().method(method).uri(path);
+        for name in [
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::CONTENT_RANGE,
+        ] {
+            if let Some(value) = client.get(&name) {
+                request = request.header(name, value.clone());
+            }
+        }
+        let (parts, ()) = request
+            .body(())
+            .map_err(|e| GatewayError::client(ErrorKind::BadRequest(e.to_string())))?
+            .into_parts();
+        let mut extra: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        if let Some(value) = &self.authorization {
+            extra.push((header::AUTHORIZATION, value.clone()));
+        }
+        self.http.forward(&parts, body, &[], &extra).await
+    }
+
     /// `GET path`, read whole under `limit`; `None` on 404.
     pub async fn document(
         &self,

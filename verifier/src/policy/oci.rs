@@ -8,6 +8,7 @@
 //! name = "acme/*"                       # glob over repository names
 //! manufacturer = "ACME Devices GmbH"    # a [[manufacturers]] entry
 //! attestations = ["https://cragate.dev/doc/v1"]
+//! push = true                           # optional: pushes through cragate, screened
 //! ```
 //!
 //! In `name`, `*` stands for any run of characters within one path
@@ -23,6 +24,10 @@ pub struct OciRepository {
     pub manufacturer: String,
     /// Predicate types that must be present and verify.
     pub attestations: Vec<String>,
+    /// Whether images may be pushed to these repositories through
+    /// cragate (default `false`): an image manifest pushed is judged as a
+    /// pull would judge it, and reaches the registry only when allowed.
+    pub push: bool,
 }
 
 impl OciRepository {
@@ -78,6 +83,7 @@ mod tests {
 
     fn rule(name: &str) -> OciRepository {
         OciRepository {
+            push: false,
             name: name.to_owned(),
             manufacturer: "ACME".to_owned(),
             attestations: Vec::new(),

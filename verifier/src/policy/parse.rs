@@ -512,6 +512,7 @@ impl Reader<'_> {
                 name: String::new(),
                 manufacturer: String::new(),
                 attestations: Vec::new(),
+                push: false,
             };
             self.table(item, "oci.repositories", |r, k, v| match k {
                 "name" => r.string(v).map(|n| rule.name = n),
@@ -519,6 +520,7 @@ impl Reader<'_> {
                 "attestations" => r.strings(v).map(|types| {
                     rule.attestations = types.into_iter().map(Spanned::into_inner).collect();
                 }),
+                "push" => r.boolean(v).map(|push| rule.push = push),
                 _ => None,
             });
             if rule.name.trim().is_empty() {

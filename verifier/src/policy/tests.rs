@@ -234,7 +234,14 @@ fn oci_repositories_name_a_manufacturer_entry() {
     let policy = compile(&good).unwrap();
     let rule = policy.oci_repository("acme/cam").unwrap();
     assert_eq!(rule.attestations, vec!["https://cragate.dev/doc/v1"]);
+    assert!(!rule.push, "pushes are off unless a rule enables them");
     assert!(policy.oci_repository("other/cam").is_none());
+    let pushed = compile(&format!("{good}push = true\n")).unwrap();
+    assert!(pushed.oci_repository("acme/cam").unwrap().push);
+    let errors = compile(&format!("{good}push = \"yes\"\n"))
+        .unwrap_err()
+        .errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
     let unknown = format!(
         "{head}[[oci.repositories]]\nname = \"acme/*\"\nmanufacturer = \"Nobody\"\nextra = 1\n"
     );
