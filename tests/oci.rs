@@ -36,7 +36,7 @@ fn gateway(upstream: &str, policy_dir: &tempfile::TempDir) -> Gateway {
     ))
 }
 
-fn image(seed: &str) -> Pushable {
+pub(crate) fn image(seed: &str) -> Pushable {
     oci::image(
         LINUX_AMD64,
         &[format!("{seed}: layer one").into_bytes(), vec![7; 4096]],
@@ -66,7 +66,7 @@ fn push_signed(
 /// The cosign signature by `who` over `signed` (`image`'s own digest when
 /// `None`) and, when `doc`, the DoC attestation of `image` at `place`
 /// (`HOST:PORT/REPOSITORY`).
-fn evidence(
+pub(crate) fn evidence(
     place: &str,
     image: &Pushable,
     who: Option<&str>,

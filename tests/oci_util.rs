@@ -27,6 +27,12 @@ pub struct Registry {
 impl Registry {
     /// Starts a registry storing into a temporary folder.
     pub fn start() -> Self {
+        Self::start_with("", "")
+    }
+
+    /// Starts a registry with `http` added to its `http:` section and
+    /// `top` to its top level (`tls:`, `auth:`; YAML, indented as such).
+    pub fn start_with(http: &str, top: &str) -> Self {
         assert!(
             Path::new(REGISTRY).exists(),
             "{REGISTRY} is missing: install the docker-registry package (scripts/test does)"
@@ -34,7 +40,7 @@ impl Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{http}{top}",
             dir.path().join("storage").display()
         );
         let path = dir.path().join("config.yml");

@@ -21,6 +21,7 @@ mod ledger;
 mod ledger_crash;
 mod ledger_stores;
 mod oci;
+mod oci_auth;
 mod oci_util;
 mod outbox_stores;
 mod pg_listen;

@@ -377,9 +377,21 @@ impl Validator {
                 }
             }
         };
+        let ca_certificates = match &raw.ca_file {
+            None => Vec::new(),
+            Some(file) => {
+                let line = self.line(file.span().start);
+                let path = self.in_file(file.get_ref());
+                match read_ca_certificates(&path) {
+                    Ok(certificates) => certificates,
+                    Err(error) => return self.fail(line, error),
+                }
+            }
+        };
         Some(OciConfig {
             upstream,
             credentials,
+            ca_certificates,
         })
     }
 
@@ -606,3 +618,22 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+/// The PEM certificates of `path`: at least one, every block readable.
+fn read_ca_certificates(
+    path: &std::path::Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let iter = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+    let certificates = iter
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!(
+            "{}: holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certificates)
+}

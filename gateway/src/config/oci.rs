@@ -4,12 +4,19 @@
 //! [oci]
 //! upstream = "http://127.0.0.1:5000"      # http(s)://HOST:PORT, no path
 //! credentials_file = "registry.credentials"  # optional
+//! ca_file = "registry-ca.pem"                # optional
 //! ```
 //!
 //! The credentials file holds one line: `basic USER:PASSWORD` or
-//! `bearer TOKEN`, sent as the `Authorization` of every request to the
-//! registry (a pre-issued token; the token-service handshake is not
-//! followed).
+//! `bearer TOKEN`. A pre-issued bearer token is sent as the
+//! `Authorization` of every request to the registry. Basic credentials are
+//! sent to the registry, and to its token service when the registry asks
+//! for a token (`WWW-Authenticate: Bearer realm=...`, distribution's token
+//! authentication, as Docker Hub, GHCR and Harbor use it); without
+//! credentials, tokens are asked for anonymously.
+//!
+//! `ca_file` holds PEM CA certificates trusted for the registry and its
+//! token service besides the Web PKI roots (a registry with a private CA).
 
 use http::Uri;
 
@@ -23,6 +30,8 @@ pub struct OciConfig {
     pub upstream: Uri,
     /// How cragate authenticates to it.
     pub credentials: Option<OciCredentials>,
+    /// CA certificates trusted besides the Web PKI roots.
+    pub ca_certificates: Vec<rustls_pki_types::CertificateDer<'static>>,
 }
 
 /// Credentials for the registry. `Debug` does not show the secret.
@@ -62,6 +71,11 @@ impl OciCredentials {
             }
             _ => Err("must hold one line: basic USER:PASSWORD or bearer TOKEN".to_owned()),
         }
+    }
+
+    /// Whether these are basic credentials (usable at a token service).
+    pub fn is_basic(&self) -> bool {
+        matches!(self, Self::Basic(_))
     }
 
     /// The `Authorization` header value.

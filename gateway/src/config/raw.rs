@@ -55,6 +55,8 @@ pub struct RawOci {
     pub upstream: Spanned<String>,
     /// File with `basic USER:PASSWORD` or `bearer TOKEN`.
     pub credentials_file: Option<Spanned<String>>,
+    /// PEM CA certificates trusted for the registry and its token service.
+    pub ca_file: Option<Spanned<String>>,
 }
 
 /// `[tls]`.

@@ -105,16 +105,50 @@ pub struct HttpUpstream {
 impl HttpUpstream {
     /// A client for `base` (scheme and authority).
     pub fn new(base: Uri, timeout: Duration) -> Result<Self, GatewayError> {
+        Self::with_roots(base, timeout, &[])
+    }
+
+    /// A client for `base` that trusts `extra` CA certificates besides the
+    /// Web PKI roots.
+    pub fn with_roots(
+        base: Uri,
+        timeout: Duration,
+        extra: &[rustls_pki_types::CertificateDer<'static>],
+    ) -> Result<Self, GatewayError> {
         // Small requests and answers go out at once, as nginx's
         // `tcp_nodelay` does for keep-alive connections.
         let mut tcp = HttpConnector::new();
         tcp.set_nodelay(true);
         tcp.enforce_http(false);
-        let connector = HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
+        let connector = if extra.is_empty() {
+            HttpsConnectorBuilder::new()
+                .with_webpki_roots()
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp)
+        } else {
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            for certificate in extra {
+                roots.add(certificate.clone()).map_err(|e| {
+                    GatewayError::gateway(ErrorKind::Internal(format!(
+                        "a CA certificate cannot be trusted: {e}"
+                    )))
+                })?;
+            }
+            let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            HttpsConnectorBuilder::new()
+                .with_tls_config(config)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp)
+        };
         let host = base
             .authority()
             .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());

@@ -9,6 +9,7 @@
 pub mod file;
 pub mod http;
 pub mod oci;
+pub mod registry_token;
 pub mod verified;
 
 use ::http::Response;

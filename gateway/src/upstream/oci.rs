@@ -31,6 +31,7 @@ use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use hyper::body::Incoming;
 
 use super::HttpUpstream;
+use super::registry_token::{Challenge, Tokens, refused, scope_of};
 use crate::config::OciConfig;
 use crate::http::body::{BodyLimits, empty, read_limited};
 use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
@@ -52,6 +53,13 @@ pub const MAX_REFERRERS: usize = 32;
 /// Largest signature layer or bundle blob read, in bytes (a bundle's
 /// budget: an attestation with a large SBOM predicate).
 pub const MAX_SIGNATURE_BLOB_BYTES: u64 = cragate_verifier::limits::MAX_BUNDLE_BYTES as u64;
+
+/// The registry answered `401` to cragate's own credentials or token.
+fn credentials_refused() -> GatewayError {
+    refused(
+        "the registry refused cragate's credentials ([oci] credentials_file): it answered 401 Unauthorized",
+    )
+}
 
 /// A document read whole.
 #[derive(Debug, Clone)]
@@ -79,7 +87,10 @@ pub struct Discovered {
 #[derive(Debug)]
 pub struct OciUpstream {
     http: HttpUpstream,
+    /// The configured credentials, sent unless a token for the request's
+    /// scope is at hand.
     authorization: Option<HeaderValue>,
+    tokens: Tokens,
     idle: Duration,
 }
 
@@ -94,8 +105,18 @@ impl OciUpstream {
             ),
         };
         Ok(Self {
-            http: HttpUpstream::new(config.upstream.clone(), timeout)?,
+            http: HttpUpstream::with_roots(
+                config.upstream.clone(),
+                timeout,
+                &config.ca_certificates,
+            )?,
             authorization,
+            tokens: Tokens::new(
+                config.credentials.as_ref(),
+                &config.upstream,
+                &config.ca_certificates,
+                timeout,
+            ),
             idle: timeout,
         })
     }
@@ -105,12 +126,45 @@ impl OciUpstream {
         self.http.base()
     }
 
-    /// Sends `method path` with `accept`, streaming the answer.
+    /// Sends `method path` with `accept`, streaming the answer. A `401`
+    /// with a `Bearer` challenge is answered with a token from the
+    /// registry's token service and the request sent again; a second
+    /// `401` (or one without a challenge) is the registry refusing
+    /// cragate's credentials, an error, never passed on to the client.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
         accept: Option<&str>,
+    ) -> Result<http::Response<Incoming>, GatewayError> {
+        let scope = scope_of(path, false);
+        let authorization = self.tokens.cached(&scope).or(self.authorization.clone());
+        let response = self
+            .send_once(method.clone(), path, accept, authorization)
+            .await?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let Some(challenge) = Challenge::from_headers(response.headers()) else {
+            return Err(credentials_refused());
+        };
+        self.tokens.learn(Some(&challenge));
+        let scope = challenge.scope.clone().unwrap_or(scope);
+        let token = self.tokens.token(&challenge, &scope).await?;
+        let response = self.send_once(method, path, accept, Some(token)).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err(credentials_refused());
+        }
+        Ok(response)
+    }
+
+    /// One request without a body.
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        accept: Option<&str>,
+        authorization: Option<HeaderValue>,
     ) -> Result<http::Response<Incoming>, GatewayError> {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(accept) = accept {
@@ -120,17 +174,46 @@ impl OciUpstream {
             .body(())
             .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?
             .into_parts();
-        let mut extra: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        if let Some(value) = &self.authorization {
-            extra.push((header::AUTHORIZATION, value.clone()));
-        }
+        let extra: Vec<(HeaderName, HeaderValue)> = authorization
+            .into_iter()
+            .map(|value| (header::AUTHORIZATION, value))
+            .collect();
         self.http.forward(&parts, empty(), &[], &extra).await
+    }
+
+    /// The `Authorization` of a push to `path`: a token for pulling and
+    /// pushing its repository when the registry has a token service (learned
+    /// once, by the first `401` or by asking `GET /v2/`), else the
+    /// configured credentials. A push streams its body, so it is never sent
+    /// twice: its token is fetched before.
+    async fn push_authorization(&self, path: &str) -> Result<Option<HeaderValue>, GatewayError> {
+        let scope = scope_of(path, true);
+        if let Some(token) = self.tokens.cached(&scope) {
+            return Ok(Some(token));
+        }
+        let service = match self.tokens.service() {
+            Some(service) => service,
+            None => {
+                let probe = self
+                    .send_once(Method::GET, "/v2/", None, self.authorization.clone())
+                    .await?;
+                let challenge = (probe.status() == StatusCode::UNAUTHORIZED)
+                    .then(|| Challenge::from_headers(probe.headers()))
+                    .flatten();
+                self.tokens.learn(challenge.as_ref());
+                challenge
+            }
+        };
+        match service {
+            Some(challenge) => Ok(Some(self.tokens.token(&challenge, &scope).await?)),
+            None => Ok(self.authorization.clone()),
+        }
     }
 
     /// Sends a push request (`method path`, `path` with its query) with
     /// `body` and the client's `Content-Type`, `Content-Length` and
     /// `Content-Range` (no other header of the client crosses), streaming
-    /// the answer.
+    /// the answer. A `401` is the registry refusing cragate's credentials.
     pub async fn push(
         &self,
         method: Method,
@@ -138,6 +221,7 @@ impl OciUpstream {
         client: &http::HeaderMap,
         body: crate::http::body::Body,
     ) -> Result<http::Response<Incoming>, GatewayError> {
+        let authorization = self.push_authorization(path).await?;
         let mut request = Request::builder().method(method).uri(path);
         for name in [
             header::CONTENT_TYPE,
@@ -152,11 +236,15 @@ impl OciUpstream {
             .body(())
             .map_err(|e| GatewayError::client(ErrorKind::BadRequest(e.to_string())))?
             .into_parts();
-        let mut extra: Vec<(HeaderName, HeaderValue)> = Vec::new();
-        if let Some(value) = &self.authorization {
-            extra.push((header::AUTHORIZATION, value.clone()));
+        let extra: Vec<(HeaderName, HeaderValue)> = authorization
+            .into_iter()
+            .map(|value| (header::AUTHORIZATION, value))
+            .collect();
+        let response = self.http.forward(&parts, body, &[], &extra).await?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err(credentials_refused());
         }
-        self.http.forward(&parts, body, &[], &extra).await
+        Ok(response)
     }
 
     /// `GET path`, read whole under `limit`; `None` on 404.
