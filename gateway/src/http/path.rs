@@ -166,6 +166,20 @@ fn hex_byte(hex: &[u8]) -> Option<u8> {
     u8::from_str_radix(hex, 16).ok()
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters (a URN
+/// segment, a query value).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if unreserved(byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

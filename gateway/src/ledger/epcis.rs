@@ -31,6 +31,7 @@ use serde_json::{Map, Value, json};
 use super::entry::{Direction, EntryBody, HaltAction, ProductId};
 use super::export::Selection;
 use super::{LedgerError, LedgerStore, Query, StoredRecord};
+use crate::http::path::percent_encode as encode;
 
 /// The EPCIS 2.0 JSON-LD context.
 pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
@@ -285,19 +286,6 @@ fn operator_uri(id: &str) -> String {
 /// GTIN-8, -12, -13 or -14: digits only.
 fn is_gtin(value: &str) -> bool {
     matches!(value.len(), 8 | 12 | 13 | 14) && value.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

