@@ -10,6 +10,7 @@
 
 mod cli_files;
 mod cluster;
+mod cluster_accepted;
 mod cluster_halts;
 mod conformance;
 mod cra_check;
