@@ -8,6 +8,7 @@
     clippy::panic
 )]
 
+mod accepted_stores;
 mod cli_files;
 mod cluster;
 mod cluster_accepted;

@@ -131,7 +131,9 @@ pub struct StoredListing {
 pub trait AcceptedStore: Send + Sync + fmt::Debug {
     /// Each product's last stored listing, in the order of their
     /// sequences. A store may drop the listings that a later one of the
-    /// same product replaced.
+    /// same product replaced, and number those left again (the file does,
+    /// as it rewrites itself; the shared store cannot, other nodes having
+    /// read them by their numbers).
     fn latest(&self) -> io::Result<Vec<StoredListing>>;
     /// Stores `listing` as `product`'s latest; its sequence. Every listing
     /// with a lower sequence is stored before it returns, so that a reader
