@@ -1,12 +1,14 @@
 //! Two `cragate serve` nodes on one PostgreSQL ledger in front of one nginx
 //! HTTP upstream: an artifact accepted through one node is served by the
 //! other within a second (the accepted listings are shared through the
-//! database), and a resubmission through the other takes the old
-//! artifact's backing away on both.
+//! database), a node whose policy denies the listing keeps refusing it,
+//! and a resubmission through the other takes the old artifact's backing
+//! away on both.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::gate::importer_policy;
 use crate::postgres_util::Postgres;
 use crate::serve_util::{
     Gateway, Nginx, Reply, STORE_ROUTES, accepted_artifact, accepted_listing, curl,
@@ -29,8 +31,14 @@ fn shared_key(dir: &Path, url: &str) -> PathBuf {
 }
 
 /// A node on the database at `url` with `key`, fronting `nginx` with
-/// [`STORE_ROUTES`], in a data folder of its own.
+/// [`STORE_ROUTES`], in a data folder of its own, under the shipped
+/// app-store policy.
 fn node(nginx: &Nginx, url: &str, key: &Path) -> Gateway {
+    node_with(nginx, url, key, &[])
+}
+
+/// The same, with more arguments (`--policy`).
+fn node_with(nginx: &Nginx, url: &str, key: &Path, args: &[&str]) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cragate.toml");
     let text = format!(
@@ -39,7 +47,9 @@ fn node(nginx: &Nginx, url: &str, key: &Path) -> Gateway {
         key.display().to_string()
     );
     std::fs::write(&config, text).unwrap();
-    Gateway::start_in(dir, &["--config", config.to_str().unwrap()])
+    let mut all = vec!["--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    Gateway::start_in(dir, &all)
 }
 
 fn artifact_url(gateway: &Gateway, digest: &str) -> String {
@@ -76,12 +86,20 @@ fn an_artifact_accepted_through_one_node_is_downloadable_through_another_within_
     let key = shared_key(dir.path(), &url);
     let one = node(&nginx, &url, &key);
     let two = node(&nginx, &url, &key);
+    // Its policy denies the listing (the DoC is not available in German).
+    let importer = importer_policy();
+    let strict = node_with(
+        &nginx,
+        &url,
+        &key,
+        &["--policy", importer.to_str().unwrap()],
+    );
     let artifact = accepted_artifact();
     let bytes = std::fs::read(&artifact).unwrap();
     let digest = sha256(&artifact);
 
     // Nothing names it yet: both nodes refuse it.
-    for gateway in [&one, &two] {
+    for gateway in [&one, &two, &strict] {
         let refused = curl(&artifact_url(gateway, &digest), &[]);
         assert_eq!(refused.status, 422, "{refused:?}");
     }
@@ -99,6 +117,14 @@ fn an_artifact_accepted_through_one_node_is_downloadable_through_another_within_
         took < Duration::from_secs(1),
         "served through node two only {took:?} after the upload"
     );
+    // The node whose policy denies the listing applies it too, and it
+    // backs nothing there: past several of its polls, still refused both
+    // ways.
+    std::thread::sleep(Duration::from_millis(600));
+    let refused = curl(&artifact_url(&strict, &digest), &[]);
+    assert_eq!(refused.status, 422, "{refused:?}");
+    let refused = put_file(&artifact_url(&strict, &digest), &artifact, &[]);
+    assert_eq!(refused.status, 422, "{refused:?}");
 
     // A resubmission through node two naming another artifact takes the
     // first one's backing away on node one too.

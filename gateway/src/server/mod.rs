@@ -435,7 +435,9 @@ fn judged_references(
             references(listing.artifacts()),
         )),
         Ok(_) => {
-            eprintln!("cragate: stored listing {product} no longer passes the policy");
+            eprintln!(
+                "cragate: stored listing {product} does not pass the policy in force: it backs no artifact"
+            );
             None
         }
         Err(error) => {
