@@ -451,3 +451,39 @@ fn a_postgresql_database_of_a_future_schema_is_refused() {
         "{error}"
     );
 }
+
+/// A database of the previous schema (3, before the shared accepted
+/// listings) is upgraded on connect: its entries kept, the new tables
+/// created empty, the version moved.
+#[test]
+fn a_postgresql_database_of_schema_3_is_upgraded_keeping_its_entries() {
+    let postgres = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = postgres.database();
+    let at = Location::new(dir.path(), Some(&url), None);
+    {
+        let ledger = at.open(StoreOptions::default()).unwrap();
+        let batch: Vec<_> = (0..3).map(|n| decision(n, "a")).collect();
+        ledger.append_batch(&batch).unwrap();
+    }
+    let name = url.rsplit('/').next().unwrap();
+    postgres.sql(
+        name,
+        "DROP TABLE cragate_accepted, cragate_accepted_meta; \
+         UPDATE cragate_schema SET version = 3",
+    );
+    let ledger = at.open(StoreOptions::default()).unwrap();
+    assert_eq!(ledger.size().unwrap(), 3);
+    drop(ledger);
+    let version = postgres.sql(name, "SELECT version FROM cragate_schema");
+    assert_eq!(
+        version.trim(),
+        cragate::ledger::pg_schema::SCHEMA_VERSION.to_string()
+    );
+    let accepted = postgres.sql(
+        name,
+        "SELECT (SELECT count(*) FROM cragate_accepted), \
+         (SELECT last_seq FROM cragate_accepted_meta WHERE id = 1)",
+    );
+    assert_eq!(accepted.trim(), "0|0");
+}

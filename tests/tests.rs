@@ -8,8 +8,10 @@
     clippy::panic
 )]
 
+mod accepted_stores;
 mod cli_files;
 mod cluster;
+mod cluster_accepted;
 mod cluster_halts;
 mod conformance;
 mod cra_check;

@@ -9,14 +9,14 @@
 
 /// The schema version this build writes and reads: the number of
 /// [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Key of the advisory lock that serialises migrations across nodes that
 /// start at once ("cragate" in ASCII, as a number).
 pub const MIGRATION_LOCK: i64 = 0x0063_7261_6761_7465;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-pub const MIGRATIONS: [&str; 3] = [
+pub const MIGRATIONS: [&str; 4] = [
     r"
 CREATE TABLE cragate_schema (
     version integer NOT NULL
@@ -143,5 +143,27 @@ CREATE TABLE cragate_halt_version (
     version bigint NOT NULL
 );
 INSERT INTO cragate_halt_version (id, version) VALUES (1, 0);
+",
+    r"
+-- 4: the accepted listings of an HTTP upstream, shared by every node
+-- (pipeline::pg_accepted), as DATA_DIR/accepted-artifacts keeps them for
+-- one node.
+-- One row: the sequence of the last listing stored. Appenders lock it, so
+-- listings are numbered in commit order and a node reading those after
+-- the last it applied never skips one that commits late; nodes poll it
+-- (and are notified on channel cragate_accepted).
+CREATE TABLE cragate_accepted_meta (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    last_seq bigint NOT NULL CHECK (last_seq >= 0)
+);
+INSERT INTO cragate_accepted_meta (id, last_seq) VALUES (1, 0);
+-- Sequence -> an accepted listing: its product and its text exactly as
+-- accepted.
+CREATE TABLE cragate_accepted (
+    seq bigint PRIMARY KEY,
+    product text NOT NULL,
+    listing text NOT NULL
+);
+CREATE INDEX cragate_accepted_product ON cragate_accepted (product, seq);
 ",
 ];

@@ -36,6 +36,7 @@ pub mod index;
 pub mod judge;
 pub mod metrics;
 pub mod oci;
+pub mod pg_accepted;
 pub mod record;
 pub mod state;
 

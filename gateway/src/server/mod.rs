@@ -23,9 +23,12 @@ use crate::http::files::DataLock;
 use crate::http::temp::ProcessTemp;
 use crate::ledger::{Appender, LedgerStore, Location};
 use crate::pipeline::cache::{DigestMemo, VerdictCache};
-use crate::pipeline::index::{AcceptedIndex, Reference, references};
+use crate::pipeline::index::{
+    ACCEPTED_POLL_INTERVAL, AcceptedIndex, Reference, Rejudge, references,
+};
 use crate::pipeline::metrics::Metrics;
 use crate::pipeline::oci::OciGate;
+use crate::pipeline::pg_accepted::PgAcceptedStore;
 use crate::pipeline::record::LedgerSink;
 use crate::pipeline::{DecisionSink, Gateway};
 use crate::recall::pg_halts::PgHaltStore;
@@ -75,24 +78,19 @@ impl Gateway {
                     .with_context(|| format!("cannot open the catalog {}", root.display()))?;
                 let accepted = rebuild_index(&catalog, &policy, limits.max_listing_bytes).await?;
                 let temp_dir = catalog.temp_dir();
-                (Upstream::File(catalog), accepted, temp_dir, None)
+                (Upstream::File(catalog), Some(accepted), temp_dir, None)
             }
             UpstreamConfig::Http(base) => {
                 let upstream = HttpUpstream::new(base.clone(), limits.upstream_timeout)?;
-                let path = config.data_dir.join("accepted-artifacts");
-                let now = Timestamp::now();
-                let mut rejudge = |product: &str, listing: &[u8]| {
-                    judged_references(&policy, product, listing, now)
-                };
-                let accepted = AcceptedIndex::persistent(&path, &mut rejudge)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
+                // Its accepted listings are read once the ledger is open:
+                // they are kept beside it.
                 let parent = config.data_dir.join("tmp");
                 let temp = ProcessTemp::create(&parent)
                     .with_context(|| format!("cannot prepare {}", parent.display()))?;
                 let temp_dir = temp.path().to_path_buf();
                 (
                     Upstream::Http(Box::new(upstream)),
-                    accepted,
+                    None,
                     temp_dir,
                     Some(temp),
                 )
@@ -138,6 +136,10 @@ impl Gateway {
                 .context("cannot open the recall outbox")?,
         };
         let policy = Arc::new(policy);
+        let accepted = match accepted {
+            Some(accepted) => accepted,
+            None => open_accepted(&config, &policy, ledger.database())?,
+        };
         // Halts in force live beside the ledger: in the shared database
         // when the ledger is in one (every node sees every halt), else in
         // the data directory.
@@ -363,6 +365,39 @@ impl Worker {
     }
 }
 
+/// The accepted index of an HTTP upstream, kept beside the ledger: in the
+/// shared database when the ledger is in one (every node appends there and
+/// applies what the others append, judged under its own policy), else in
+/// `DATA_DIR/accepted-artifacts`. Each product's last listing is judged
+/// again under the policy in force.
+fn open_accepted(
+    config: &Config,
+    policy: &Arc<Policy>,
+    database: Option<crate::ledger::PgDatabase>,
+) -> anyhow::Result<AcceptedIndex> {
+    let rejudge: Arc<Rejudge> = {
+        let policy = Arc::clone(policy);
+        Arc::new(move |product: &str, listing: &[u8]| {
+            judged_references(&policy, product, listing, Timestamp::now())
+        })
+    };
+    match database {
+        Some(database) => {
+            let accepted = AcceptedIndex::kept(Arc::new(PgAcceptedStore::new(database)), rejudge)
+                .context("cannot read the accepted listings in the ledger's database")?;
+            accepted
+                .watch(ACCEPTED_POLL_INTERVAL)
+                .context("cannot start the watch on the shared accepted listings")?;
+            Ok(accepted)
+        }
+        None => {
+            let path = config.data_dir.join("accepted-artifacts");
+            AcceptedIndex::persistent(&path, rejudge)
+                .with_context(|| format!("cannot read {}", path.display()))
+        }
+    }
+}
+
 /// Rebuilds the accepted index from the file catalog: every stored listing
 /// is evaluated under the policy in force now.
 async fn rebuild_index(
@@ -400,7 +435,9 @@ fn judged_references(
             references(listing.artifacts()),
         )),
         Ok(_) => {
-            eprintln!("cragate: stored listing {product} no longer passes the policy");
+            eprintln!(
+                "cragate: stored listing {product} does not pass the policy in force: it backs no artifact"
+            );
             None
         }
         Err(error) => {
