@@ -149,8 +149,8 @@ impl OciUpstream {
             return Err(credentials_refused());
         };
         self.tokens.learn(Some(&challenge));
-        let scope = challenge.scope.clone().unwrap_or(scope);
-        let token = self.tokens.token(&challenge, &scope).await?;
+        let asked = challenge.scope.clone().unwrap_or_else(|| scope.clone());
+        let token = self.tokens.token(&challenge, &asked, &scope).await?;
         let response = self.send_once(method, path, accept, Some(token)).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(credentials_refused());
@@ -205,7 +205,7 @@ impl OciUpstream {
             }
         };
         match service {
-            Some(challenge) => Ok(Some(self.tokens.token(&challenge, &scope).await?)),
+            Some(challenge) => Ok(Some(self.tokens.token(&challenge, &scope, &scope).await?)),
             None => Ok(self.authorization.clone()),
         }
     }

@@ -208,12 +208,15 @@ impl Tokens {
     }
 
     /// A token for `scope` (empty: none named) from `challenge`'s realm,
-    /// kept for later requests; an error when the service refuses or
-    /// answers something unusable.
+    /// kept for later requests under `scope` and under `key` (the scope
+    /// cragate looks it up by, [`scope_of`], when the registry words it
+    /// otherwise); an error when the service refuses or answers something
+    /// unusable.
     pub async fn token(
         &self,
         challenge: &Challenge,
         scope: &str,
+        key: &str,
     ) -> Result<HeaderValue, GatewayError> {
         let realm = &challenge.realm;
         if realm.scheme_str() == Some("http") && self.upstream_https && self.basic.is_some() {
@@ -292,6 +295,9 @@ impl Tokens {
                 }
             }
             cached.insert(scope.to_owned(), (value.clone(), until));
+            if key != scope {
+                cached.insert(key.to_owned(), (value.clone(), until));
+            }
         }
         Ok(value)
     }
