@@ -364,6 +364,57 @@ fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
 }
 
 #[test]
+fn a_blob_upload_slower_than_the_upstream_timeout_is_passed_on_whole() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let policy = write_policy(policy_dir.path());
+    // The registry has 300 ms to answer; the upload itself takes seconds
+    // (curl sends at 128 KiB/s) and is bounded by the body's own pace.
+    let gateway = Gateway::with_config(&format!(
+        "policy = {:?}\n[oci]\nupstream = \"{}\"\n[limits]\nupstream_timeout_ms = 300\n",
+        policy.display().to_string(),
+        registry.base()
+    ));
+    let bytes: Vec<u8> = (0..512 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let digest = cragate_verifier::Digest::of(&bytes);
+    let file = policy_dir.path().join("blob");
+    std::fs::write(&file, &bytes).unwrap();
+    let started =
+        crate::serve_util::curl(&gateway.url("/v2/push/cam/blobs/uploads/"), &["-X", "POST"]);
+    assert_eq!(started.status, 202, "{started:?}");
+    let location = started.header("location").unwrap();
+    assert!(
+        location.starts_with("/v2/push/cam/blobs/uploads/"),
+        "made cragate's: {location}"
+    );
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let begun = std::time::Instant::now();
+    let done = crate::serve_util::curl(
+        &gateway.url(&format!("{location}{separator}digest={digest}")),
+        &[
+            "-X",
+            "PUT",
+            "--limit-rate",
+            "128K",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.display()),
+        ],
+    );
+    assert!(
+        begun.elapsed() > std::time::Duration::from_secs(2),
+        "the upload was slow"
+    );
+    assert_eq!(done.status, 201, "{done:?}");
+    let stored = crate::serve_util::curl(
+        &format!("{}/v2/push/cam/blobs/{digest}", registry.base()),
+        &["-I"],
+    );
+    assert_eq!(stored.status, 200, "the registry has the blob: {stored:?}");
+}
+
+#[test]
 fn a_blob_outside_every_allowed_manifest_is_refused_and_pushes_are_refused_unless_enabled() {
     let registry = Registry::start();
     let policy_dir = tempfile::tempdir().unwrap();

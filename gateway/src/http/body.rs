@@ -178,6 +178,66 @@ pub async fn file_range(
     Ok(StreamBody::new(stream).boxed_unsync())
 }
 
+/// A client's upload passed on to an upstream as it comes (an OCI blob
+/// upload): each piece within `idle` of the last, the whole keeping `pace`,
+/// at most `limit` bytes, else the stream fails with the client's timeout
+/// or `413`. `done` is told once the body has ended, so that the wait for
+/// the upstream's answer starts then, not when the upload started (a
+/// large upload takes longer than the upstream timeout).
+pub fn relayed_upload(
+    body: Incoming,
+    limit: u64,
+    idle: Duration,
+    pace: Pace,
+    done: std::sync::Arc<tokio::sync::Notify>,
+) -> Body {
+    struct State {
+        body: Incoming,
+        received: u64,
+        started: tokio::time::Instant,
+        ended: bool,
+    }
+    let state = State {
+        body,
+        received: 0,
+        started: tokio::time::Instant::now(),
+        ended: false,
+    };
+    let stream = futures_util::stream::unfold(state, move |mut state| {
+        let done = std::sync::Arc::clone(&done);
+        async move {
+            if state.ended {
+                return None;
+            }
+            let due = (tokio::time::Instant::now() + idle)
+                .min(pace.deadline(state.started, state.received.saturating_add(1)));
+            let fail = |kind| -> BodyError { Box::new(GatewayError::client(kind)) };
+            let item = match tokio::time::timeout_at(due, state.body.frame()).await {
+                Err(_) => Err(fail(ErrorKind::Timeout)),
+                Ok(None) => {
+                    done.notify_one();
+                    return None;
+                }
+                Ok(Some(Err(error))) => Err(fail(ErrorKind::BrokenBody(Box::new(error)))),
+                Ok(Some(Ok(frame))) => {
+                    let length = frame.data_ref().map_or(0, |d| d.len() as u64);
+                    state.received = state.received.saturating_add(length);
+                    if state.received > limit {
+                        Err(fail(ErrorKind::TooLarge { limit }))
+                    } else {
+                        Ok(frame)
+                    }
+                }
+            };
+            if item.is_err() {
+                state.ended = true;
+            }
+            Some((item, state))
+        }
+    });
+    StreamBody::new(stream).boxed_unsync()
+}
+
 async fn next_frame(
     body: &mut Incoming,
     idle: Duration,

@@ -34,12 +34,13 @@ use std::net::SocketAddr;
 use cragate_verifier::Digest;
 use cragate_verifier::limits::MAX_MANIFEST_BYTES;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::http::body::{Body, BodyLimits, full, read_limited};
+use crate::http::body::{Body, BodyLimits, full, read_limited, relayed_upload};
 use crate::http::error::{ErrorKind, ErrorSource, Excerpt, GatewayError};
 use crate::http::oci_error::oci_error_response;
+use crate::http::pace::Pace;
 use crate::pipeline::Gateway;
 use crate::pipeline::oci::{ManifestOutcome, OciGate, halt_notice};
 use crate::upstream::oci::{Document, MANIFEST_ACCEPT};
@@ -358,9 +359,11 @@ fn pushes_enabled(gateway: &Gateway, name: &str) -> Result<(), GatewayError> {
     )))
 }
 
-/// A blob upload request passed on to `path` with its body (at most
-/// `[limits] max_artifact_bytes`), the answer relayed with the
-/// registry's `Location` made cragate's.
+/// A blob upload request passed on to `path` with its body as it comes
+/// (at most `[limits] max_artifact_bytes`, each piece within
+/// `body_idle_timeout`, keeping `min_body_bytes_per_second`; the registry
+/// has `upstream_timeout` to answer once it ended), the answer relayed with
+/// the registry's `Location` made cragate's.
 async fn upload(
     gateway: &Gateway,
     gate: &OciGate,
@@ -377,10 +380,24 @@ async fn upload(
     if declared.is_some_and(|length| length > limit) {
         return Err(GatewayError::client(ErrorKind::TooLarge { limit }));
     }
-    let body = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).boxed_unsync();
+    let limits = &gateway.config.limits;
+    let done = std::sync::Arc::new(tokio::sync::Notify::new());
+    let body = relayed_upload(
+        body,
+        limit,
+        limits.body_idle_timeout,
+        Pace::of(limits),
+        std::sync::Arc::clone(&done),
+    );
     let answer = gate
         .upstream
-        .push(parts.method.clone(), path, &parts.headers, body)
+        .push(
+            parts.method.clone(),
+            path,
+            &parts.headers,
+            body,
+            Some(&done),
+        )
         .await?;
     Ok(local_location(gate, crate::upstream::relay(answer)))
 }
@@ -416,7 +433,13 @@ async fn push_manifest(
     let path = format!("/v2/{name}/manifests/{reference}");
     let answer = gate
         .upstream
-        .push(Method::PUT, &path, &parts.headers, full(document.bytes))
+        .push(
+            Method::PUT,
+            &path,
+            &parts.headers,
+            full(document.bytes),
+            None,
+        )
         .await?;
     Ok(local_location(gate, crate::upstream::relay(answer)))
 }

@@ -237,6 +237,29 @@ impl HttpUpstream {
         }
     }
 
+    /// Forwards an upload whose `body` streams from a client (a
+    /// [`crate::http::body::relayed_upload`]): the upload itself is bounded
+    /// by that body's own idle and pace limits, and the upstream has the
+    /// upstream timeout to answer from when `done` is told the body ended.
+    pub async fn forward_upload(
+        &self,
+        parts: &Parts,
+        body: Body,
+        extra: &[(HeaderName, HeaderValue)],
+        done: &tokio::sync::Notify,
+    ) -> Result<Response<Incoming>, GatewayError> {
+        let request = self.request(parts, body, &[], extra, true)?;
+        let exchange = self.client().request(request);
+        let answer_due = async {
+            done.notified().await;
+            tokio::time::sleep(self.timeout).await;
+        };
+        tokio::select! {
+            result = exchange => result.map_err(|error| client_body_failure(&error).unwrap_or_else(|| unreachable(error))),
+            () = answer_due => Err(GatewayError::upstream(ErrorKind::Timeout)),
+        }
+    }
+
     /// Downloads the artifact `digest` the request names: the whole
     /// object (range, validator and encoding headers are not forwarded: a
     /// part of it could not be verified), which must have one of `sizes`
@@ -429,6 +452,26 @@ impl HttpUpstream {
         let connect = tokio::net::TcpStream::connect((authority.host(), port));
         matches!(tokio::time::timeout(self.timeout, connect).await, Ok(Ok(_)))
     }
+}
+
+/// The client's failure behind an upstream request that failed because
+/// the body streaming from the client did (too slow, too large, broken):
+/// the client's error, not the upstream's.
+fn client_body_failure(error: &(dyn std::error::Error + 'static)) -> Option<GatewayError> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(failure) = error.downcast_ref::<GatewayError>()
+            && failure.source() == ErrorSource::Client
+        {
+            return Some(GatewayError::client(match failure.kind() {
+                ErrorKind::TooLarge { limit } => ErrorKind::TooLarge { limit: *limit },
+                ErrorKind::Timeout => ErrorKind::Timeout,
+                _ => ErrorKind::BadRequest(failure.to_string()),
+            }));
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// The headers of `headers` that may cross the proxy: hop-by-hop ones and

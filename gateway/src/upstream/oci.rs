@@ -213,13 +213,17 @@ impl OciUpstream {
     /// Sends a push request (`method path`, `path` with its query) with
     /// `body` and the client's `Content-Type`, `Content-Length` and
     /// `Content-Range` (no other header of the client crosses), streaming
-    /// the answer. A `401` is the registry refusing cragate's credentials.
+    /// the answer. A body still streaming from the client comes with its
+    /// `done` ([`crate::http::body::relayed_upload`]): the registry's
+    /// answer is then awaited from the body's end. A `401` is the registry
+    /// refusing cragate's credentials.
     pub async fn push(
         &self,
         method: Method,
         path: &str,
         client: &http::HeaderMap,
         body: crate::http::body::Body,
+        done: Option<&tokio::sync::Notify>,
     ) -> Result<http::Response<Incoming>, GatewayError> {
         let authorization = self.push_authorization(path).await?;
         let mut request = Request::builder().method(method).uri(path);
@@ -240,7 +244,10 @@ impl OciUpstream {
             .into_iter()
             .map(|value| (header::AUTHORIZATION, value))
             .collect();
-        let response = self.http.forward(&parts, body, &[], &extra).await?;
+        let response = match done {
+            Some(done) => self.http.forward_upload(&parts, body, &extra, done).await?,
+            None => self.http.forward(&parts, body, &[], &extra).await?,
+        };
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err(credentials_refused());
         }
