@@ -151,3 +151,41 @@ fn an_artifact_accepted_through_one_node_is_downloadable_through_another_within_
     assert_eq!(download.status, 200, "{download:?}");
     assert!(download.body == std::fs::read(&other).unwrap());
 }
+
+#[test]
+fn nodes_on_one_catalog_folder_serve_what_another_accepted_within_a_second() {
+    let postgres = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = postgres.database();
+    let key = shared_key(dir.path(), &url);
+    let catalog = dir.path().join("catalog");
+    let node = || {
+        let data = tempfile::tempdir().unwrap();
+        let config = data.path().join("cragate.toml");
+        let text = format!(
+            "upstream = {:?}\nledger = {url:?}\nledger_key = {:?}\n",
+            format!("dir:{}", catalog.display()),
+            key.display().to_string()
+        );
+        std::fs::write(&config, text).unwrap();
+        Gateway::start_in(data, &["--config", config.to_str().unwrap()])
+    };
+    let one = node();
+    let two = node();
+    let artifact = accepted_artifact();
+    let digest = sha256(&artifact);
+    let at = |gateway: &Gateway| gateway.url(&format!("/v1/artifacts/{digest}"));
+    assert_eq!(curl(&at(&two), &[]).status, 422, "nothing names it yet");
+
+    let accepted = crate::serve_util::post_file(&one.url("/v1/listings"), &accepted_listing());
+    assert_eq!(accepted.status, 201, "{accepted:?}");
+    let uploaded = put_file(&at(&one), &artifact, &[]);
+    assert_eq!(uploaded.status, 201, "{uploaded:?}");
+    let (download, took) = until_status(&at(&two), 200);
+    assert_eq!(download.status, 200, "{download:?}");
+    assert!(download.body == std::fs::read(&artifact).unwrap());
+    assert!(
+        took < Duration::from_secs(1),
+        "served through node two only {took:?} after the upload through node one"
+    );
+}

@@ -22,7 +22,9 @@
 //! (one it denies backs nothing and takes its product's previous backing
 //! away): told at once by a `NOTIFY`, and polling every 250 ms in any case
 //! ([`AcceptedIndex::watch`]), so that an artifact accepted through one
-//! node is served by every node within a second.
+//! node is served by every node within a second. Nodes on one file
+//! catalog folder with their ledger in PostgreSQL do the same over the
+//! index the folder gave them at start ([`AcceptedIndex::share`]).
 //!
 //! The index also says which products (id and version) reference an
 //! artifact now ([`AcceptedIndex::owners`]), so that a download or an
@@ -414,6 +416,34 @@ impl AcceptedIndex {
     /// [`Self::watch`].
     pub fn kept(store: Arc<dyn AcceptedStore>, rejudge: Arc<Rejudge>) -> io::Result<Self> {
         let shared = Shared::default();
+        let mut applied = 0;
+        for stored in store.latest()? {
+            shared.apply(&*rejudge, &stored)?;
+            applied = applied.max(stored.seq);
+        }
+        Ok(Self {
+            shared: Arc::new(Shared {
+                state: shared.state,
+                kept: Some(Kept {
+                    store,
+                    rejudge,
+                    applied: Mutex::new(applied),
+                }),
+            }),
+            writer: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// This index (built from the file catalog at start) kept in `store`
+    /// from now on, as [`Self::kept`] keeps one: each product's last
+    /// listing in the store is applied over what the catalog gave (the
+    /// store holds what the nodes accepted since, the later word; one this
+    /// node's policy denies takes the product's backing away), and this
+    /// node's additions go to the store. For several nodes on one shared
+    /// catalog folder, which each read only when they start.
+    pub fn share(self, store: Arc<dyn AcceptedStore>, rejudge: Arc<Rejudge>) -> io::Result<Self> {
+        let shared = Arc::try_unwrap(self.shared)
+            .map_err(|_| io::Error::other("the accepted index is in use already"))?;
         let mut applied = 0;
         for stored in store.latest()? {
             shared.apply(&*rejudge, &stored)?;

@@ -136,9 +136,24 @@ impl Gateway {
                 .context("cannot open the recall outbox")?,
         };
         let policy = Arc::new(policy);
-        let accepted = match accepted {
-            Some(accepted) => accepted,
-            None => open_accepted(&config, &policy, ledger.database())?,
+        let accepted = match (accepted, ledger.database()) {
+            // A file catalog of nodes sharing a database (and so, for
+            // their artifacts to be served by each, one catalog folder):
+            // what one node accepts is told to the others through it.
+            (Some(accepted), Some(database)) => {
+                let accepted = accepted
+                    .share(
+                        Arc::new(PgAcceptedStore::new(database)),
+                        rejudge_under(&policy),
+                    )
+                    .context("cannot read the accepted listings in the ledger's database")?;
+                accepted
+                    .watch(ACCEPTED_POLL_INTERVAL)
+                    .context("cannot start the watch on the shared accepted listings")?;
+                accepted
+            }
+            (Some(accepted), None) => accepted,
+            (None, database) => open_accepted(&config, &policy, database)?,
         };
         // Halts in force live beside the ledger: in the shared database
         // when the ledger is in one (every node sees every halt), else in
@@ -375,12 +390,7 @@ fn open_accepted(
     policy: &Arc<Policy>,
     database: Option<crate::ledger::PgDatabase>,
 ) -> anyhow::Result<AcceptedIndex> {
-    let rejudge: Arc<Rejudge> = {
-        let policy = Arc::clone(policy);
-        Arc::new(move |product: &str, listing: &[u8]| {
-            judged_references(&policy, product, listing, Timestamp::now())
-        })
-    };
+    let rejudge = rejudge_under(policy);
     match database {
         Some(database) => {
             let accepted = AcceptedIndex::kept(Arc::new(PgAcceptedStore::new(database)), rejudge)
@@ -396,6 +406,14 @@ fn open_accepted(
                 .with_context(|| format!("cannot read {}", path.display()))
         }
     }
+}
+
+/// How a stored listing is judged again: under `policy`, now.
+fn rejudge_under(policy: &Arc<Policy>) -> Arc<Rejudge> {
+    let policy = Arc::clone(policy);
+    Arc::new(move |product: &str, listing: &[u8]| {
+        judged_references(&policy, product, listing, Timestamp::now())
+    })
 }
 
 /// Rebuilds the accepted index from the file catalog: every stored listing
