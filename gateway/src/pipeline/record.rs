@@ -267,14 +267,35 @@ fn image_submissions(
 pub const IMAGE_VERDICT_MEDIA_TYPE: &str = "application/vnd.cragate.image-verdict.v1+json";
 
 /// The product id an OCI repository is recorded under: `oci.` and the
-/// repository name with `/` written as `_` (a product id has no `/`),
-/// cut to the product id's length.
+/// repository name with each `/` written as `_` and each `_` of the name
+/// as `__` (a product id has no `/`), so that two repositories never share
+/// an id (`a/b` is `oci.a_b`, `a_b` is `oci.a__b`: in a repository name a
+/// `/` and a run of `_` both stand between letters or digits, so the runs
+/// tell them apart). A name whose id would be longer than a product id may
+/// be keeps its first part and ends with `-` and 16 hex digits of its
+/// SHA-256, so that long names stay apart too.
 pub fn image_product_id(repository: &str) -> Result<ProductId, String> {
-    let mut id: String = format!("oci.{repository}")
-        .chars()
-        .map(|c| if c == '/' { '_' } else { c })
-        .collect();
-    id.truncate(cragate_verifier::evidence::MAX_PRODUCT_ID_BYTES);
+    let mut id = String::with_capacity(repository.len() + 4);
+    id.push_str("oci.");
+    for c in repository.chars() {
+        match c {
+            '/' => id.push('_'),
+            '_' => id.push_str("__"),
+            c => id.push(c),
+        }
+    }
+    let max = cragate_verifier::evidence::MAX_PRODUCT_ID_BYTES;
+    if id.len() > max {
+        let digest = cragate_verifier::Digest::of(repository.as_bytes()).to_string();
+        let hex = digest.trim_start_matches("sha256:");
+        let suffix = format!("-{}", hex.get(..16).unwrap_or(hex));
+        let mut cut = max.saturating_sub(suffix.len());
+        while !id.is_char_boundary(cut) {
+            cut = cut.saturating_sub(1);
+        }
+        id.truncate(cut);
+        id.push_str(&suffix);
+    }
     id.parse()
         .map_err(|e: cragate_verifier::evidence::ProductIdError| e.to_string())
 }
@@ -333,6 +354,23 @@ fn last_day(end: &str) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repositories_never_share_a_product_id() {
+        let id = |name: &str| image_product_id(name).unwrap().as_str().to_owned();
+        assert_eq!(id("acme/cam"), "oci.acme_cam");
+        assert_eq!(id("acme_cam"), "oci.acme__cam");
+        assert_eq!(id("a__b/c"), "oci.a____b_c");
+        let names = [
+            "a/b", "a_b", "a__b", "a/b/c", "a_b/c", "a/b_c", "a.b", "a-b",
+        ];
+        let ids: std::collections::BTreeSet<String> = names.iter().map(|n| id(n)).collect();
+        assert_eq!(ids.len(), names.len(), "{ids:?}");
+        let long = |tail: &str| format!("{}{tail}", "x".repeat(200));
+        let (one, two) = (id(&long("/a")), id(&long("/b")));
+        assert_ne!(one, two, "long names stay apart");
+        assert!(one.len() <= cragate_verifier::evidence::MAX_PRODUCT_ID_BYTES);
+    }
 
     #[test]
     fn support_ends_at_the_end_of_the_month_given() {
