@@ -262,6 +262,148 @@ fn an_index_passes_only_when_every_platform_does() {
     assert!(copied.status.success(), "{}", stderr_of(&copied));
 }
 
+/// An index over `entries` (manifest, platform, annotations), as BuildKit
+/// writes one with its provenance attestations.
+fn index_of(entries: &[(&Pushable, Platform, serde_json::Value)]) -> Pushable {
+    let manifests: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(image, platform, annotations)| {
+            json!({
+                "mediaType": image.media_type,
+                "digest": image.manifest.digest,
+                "size": image.manifest.bytes.len(),
+                "platform": {"architecture": platform.architecture, "os": platform.os},
+                "annotations": annotations,
+            })
+        })
+        .collect();
+    let bytes = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": oci::OCI_INDEX, "manifests": manifests}),
+    )
+    .unwrap();
+    Pushable {
+        manifest: oci::Blob::new(bytes),
+        media_type: oci::OCI_INDEX,
+        blobs: Vec::new(),
+        tag: None,
+    }
+}
+
+#[test]
+fn build_attestations_in_an_index_are_not_platforms_and_nested_indexes_are_judged() {
+    let registry = Registry::start();
+    let policy_dir = tempfile::tempdir().unwrap();
+    let gateway = gateway(&registry.base(), &policy_dir);
+    let through = gateway.base.trim_start_matches("http://").to_owned();
+    let amd = image("built with provenance");
+    push_signed(&registry, "multi/app", "amd", &amd, Some(ACME), None, false);
+    // BuildKit's provenance manifest for the amd64 platform: unsigned, as
+    // `cosign sign` of the index leaves it.
+    let unknown = Platform {
+        os: "unknown",
+        architecture: "unknown",
+    };
+    let provenance = oci::image(
+        unknown,
+        &[br#"{"_type":"https://in-toto.io/Statement/v0.1"}"#.to_vec()],
+    )
+    .unwrap();
+    push(
+        &registry.base(),
+        "multi/app",
+        &provenance,
+        Some("provenance"),
+    );
+    let built = index_of(&[
+        (&amd, LINUX_AMD64, json!({})),
+        (
+            &provenance,
+            unknown,
+            json!({
+                "vnd.docker.reference.type": "attestation-manifest",
+                "vnd.docker.reference.digest": amd.manifest.digest,
+            }),
+        ),
+    ]);
+    push_signed(
+        &registry,
+        "multi/app",
+        "built",
+        &built,
+        Some(ACME),
+        None,
+        false,
+    );
+    let target = tempfile::tempdir().unwrap();
+    let copied = skopeo_copy(
+        &format!("{through}/multi/app:built"),
+        &target.path().join("built"),
+    );
+    assert!(copied.status.success(), "{}", stderr_of(&copied));
+    // The attestation asked for on its own is judged as any manifest.
+    let alone = get(&gateway.url(&format!(
+        "/v2/multi/app/manifests/{}",
+        provenance.manifest.digest
+    )));
+    assert_eq!(alone.status, 403, "{alone:?}");
+    // An entry that only claims to be a platform is judged as one.
+    let claimed = index_of(&[(&provenance, LINUX_ARM64, json!({}))]);
+    push_signed(
+        &registry,
+        "multi/app",
+        "claimed",
+        &claimed,
+        Some(ACME),
+        None,
+        false,
+    );
+    let error = refused(&gateway, "multi/app:claimed");
+    assert!(error.contains("oci.platform failed"), "{error}");
+
+    // An index of indexes: every level judged.
+    let inner = oci::index(&[(LINUX_AMD64, &amd)]).unwrap();
+    push_signed(
+        &registry,
+        "multi/app",
+        "inner",
+        &inner,
+        Some(ACME),
+        None,
+        false,
+    );
+    let outer = index_of(&[(&inner, LINUX_AMD64, json!({}))]);
+    push_signed(
+        &registry,
+        "multi/app",
+        "outer",
+        &outer,
+        Some(ACME),
+        None,
+        false,
+    );
+    let reply = get(&gateway.url("/v2/multi/app/manifests/outer"));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let unsigned_inner = oci::index(&[(LINUX_AMD64, &amd), (LINUX_ARM64, &provenance)]).unwrap();
+    push(
+        &registry.base(),
+        "multi/app",
+        &unsigned_inner,
+        Some("unsigned-inner"),
+    );
+    let outer = index_of(&[(&unsigned_inner, LINUX_AMD64, json!({}))]);
+    push_signed(
+        &registry,
+        "multi/app",
+        "outer-unsigned",
+        &outer,
+        Some(ACME),
+        None,
+        false,
+    );
+    let reply = get(&gateway.url("/v2/multi/app/manifests/outer-unsigned"));
+    assert_eq!(reply.status, 403, "{reply:?}");
+}
+
 #[test]
 fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
     let registry = Registry::start();

@@ -31,6 +31,9 @@ pub const OCI_ALLOWED_BLOBS: usize = 65_536;
 /// Platforms of an index judged at most: an index names one manifest per
 /// platform, and real multi-platform images have under twenty.
 pub const MAX_INDEX_PLATFORMS: usize = 64;
+/// Levels of indexes judged at most (an index of indexes is one level
+/// more): multi-platform images nest at most once.
+pub const MAX_INDEX_DEPTH: usize = 2;
 
 /// A cached verdict and where its evidence was found.
 #[derive(Debug, Clone)]
@@ -155,7 +158,7 @@ impl OciGate {
                     .await?
             }
             _ => {
-                self.judge_index(gateway, name, document, manifest, peer)
+                self.judge_index(gateway, name, document, manifest, peer, 1)
                     .await?
             }
         };
@@ -167,7 +170,10 @@ impl OciGate {
         Ok(())
     }
 
-    /// An index: its own checks, then every platform's.
+    /// An index: its own checks, then every platform's (an index it names
+    /// is judged the same way, [`MAX_INDEX_DEPTH`] levels at most). Build
+    /// attestations of a platform it lists ([`is_build_attestation`]) are
+    /// not platforms and are not judged as such.
     async fn judge_index(
         &self,
         gateway: &Gateway,
@@ -175,12 +181,18 @@ impl OciGate {
         document: &Document,
         index: &ImageManifest,
         peer: Option<SocketAddr>,
+        depth: usize,
     ) -> Result<Arc<ImageVerdict>, GatewayError> {
         let own = self
             .judge(gateway, name, document.digest, index, peer)
             .await?;
         let mut platforms = Vec::new();
+        let mut attestations = Vec::new();
         for entry in index.entries.iter().take(MAX_INDEX_PLATFORMS) {
+            if is_build_attestation(entry) {
+                attestations.push(entry.digest);
+                continue;
+            }
             let reference = entry.digest.to_string();
             let Some(child) = self.upstream.manifest(name, &reference).await? else {
                 return Err(GatewayError::upstream(ErrorKind::Status {
@@ -190,19 +202,28 @@ impl OciGate {
             };
             check_reference(&reference, &child)?;
             let manifest = parse(&child, ErrorSource::Upstream)?;
-            if manifest.kind != ManifestKind::Image {
-                return Err(GatewayError::upstream(ErrorKind::Internal(
-                    "an index names another index; nested indexes are not judged".to_owned(),
-                )));
-            }
-            let verdict = self
-                .judge(gateway, name, child.digest, &manifest, peer)
-                .await?;
+            let verdict = match manifest.kind {
+                ManifestKind::Image => {
+                    self.judge(gateway, name, child.digest, &manifest, peer)
+                        .await?
+                }
+                _ if depth < MAX_INDEX_DEPTH => {
+                    Box::pin(self.judge_index(gateway, name, &child, &manifest, peer, depth + 1))
+                        .await?
+                }
+                _ => {
+                    return Err(GatewayError::upstream(ErrorKind::Internal(format!(
+                        "indexes nested more than {MAX_INDEX_DEPTH} deep are not judged"
+                    ))));
+                }
+            };
             platforms.push((child.digest, verdict));
         }
         let views: Vec<(Digest, &ImageVerdict)> =
             platforms.iter().map(|(d, v)| (*d, v.as_ref())).collect();
-        let combined = (*own).clone().with_platforms(&views, gateway.policy.mode());
+        let combined = (*own)
+            .clone()
+            .with_entries(&views, &attestations, gateway.policy.mode());
         Ok(Arc::new(combined))
     }
 
@@ -338,6 +359,17 @@ fn parse(document: &Document, from: ErrorSource) -> Result<ImageManifest, Gatewa
             _ => GatewayError::upstream(ErrorKind::Internal(e.to_string())),
         }
     })
+}
+
+/// An entry of an index that is a build attestation of one of its
+/// platforms, as BuildKit writes provenance and SBOMs
+/// (`vnd.docker.reference.type: attestation-manifest`, the platform's
+/// digest in `vnd.docker.reference.digest`), not a platform.
+fn is_build_attestation(entry: &cragate_verifier::cosign::Descriptor) -> bool {
+    entry
+        .annotations
+        .get("vnd.docker.reference.type")
+        .is_some_and(|kind| kind == "attestation-manifest")
 }
 
 /// A tag cosign writes signatures and attestations under:

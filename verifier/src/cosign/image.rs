@@ -355,7 +355,32 @@ const CHECK_PLATFORM: &str = "oci.platform";
 impl ImageVerdict {
     /// An index's verdict with one check per platform manifest: the index
     /// passes only if its own checks and every platform's pass.
-    pub fn with_platforms(mut self, platforms: &[(Digest, &ImageVerdict)], mode: Mode) -> Self {
+    pub fn with_platforms(self, platforms: &[(Digest, &ImageVerdict)], mode: Mode) -> Self {
+        self.with_entries(platforms, &[], mode)
+    }
+
+    /// [`Self::with_platforms`], and a check that is not applicable for
+    /// each of `attestations`: entries of the index that are build
+    /// attestations of a platform (BuildKit's provenance and SBOM
+    /// manifests, `vnd.docker.reference.type: attestation-manifest`), not
+    /// platforms: no client runs them, so they are not judged as the
+    /// product (one asked for on its own is judged as any manifest).
+    pub fn with_entries(
+        mut self,
+        platforms: &[(Digest, &ImageVerdict)],
+        attestations: &[Digest],
+        mode: Mode,
+    ) -> Self {
+        for digest in attestations {
+            self.checks.push(ImageCheck {
+                id: CHECK_PLATFORM,
+                article: "Art. 20(1)",
+                result: Outcome::NotApplicable,
+                detail: format!(
+                    "manifest {digest} is a build attestation of a platform, not a platform: not judged as one"
+                ),
+            });
+        }
         for (digest, verdict) in platforms {
             self.checks.push(match verdict.first_failure() {
                 None => pass(
