@@ -179,3 +179,27 @@ fn the_listing_budget_in_flight_holds_at_least_one_listing() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn an_oci_ca_file_must_hold_pem_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let text = format!("[oci]\nupstream = \"https://127.0.0.1:5000\"\nca_file = {empty:?}\n");
+    let errors = load(&text).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].line, 3, "{errors:?}");
+    assert!(
+        errors[0].message.contains("holds no PEM certificate"),
+        "{errors:?}"
+    );
+    let missing = dir.path().join("missing.pem");
+    let text = format!("[oci]\nupstream = \"https://127.0.0.1:5000\"\nca_file = {missing:?}\n");
+    let errors = load(&text).unwrap_err();
+    assert!(
+        errors[0].message.contains("cannot read the CA file"),
+        "{errors:?}"
+    );
+    let config = load("[oci]\nupstream = \"https://127.0.0.1:5000\"\n").unwrap();
+    assert!(config.oci.unwrap().ca_certificates.is_empty());
+}
