@@ -503,6 +503,50 @@ fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
     );
     assert_eq!(wrong.status, 400, "{wrong:?}");
     assert_eq!(wrong.json()["errors"][0]["code"], "MANIFEST_INVALID");
+
+    // A two-platform index pushed through cragate: each platform by its
+    // digest, then the index by tag, every one judged. With the arm64
+    // platform unsigned the index is refused; signed, it is stored.
+    let amd = image("pushed index amd64");
+    let arm = oci::image(LINUX_ARM64, &[b"pushed index arm64".to_vec()]).unwrap();
+    let index = oci::index(&[(LINUX_AMD64, &amd), (LINUX_ARM64, &arm)]).unwrap();
+    for platform in [&amd, &index] {
+        for evidence in evidence(&place, platform, Some(ACME), None, true) {
+            push(&gateway.base, "push/cam", &evidence, None);
+        }
+    }
+    push(&gateway.base, "push/cam", &amd, Some(&amd.manifest.digest));
+    let unsigned_arm = crate::serve_util::curl(
+        &gateway.url(&format!("/v2/push/cam/manifests/{}", arm.manifest.digest)),
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Content-Type: {}", arm.media_type),
+            "--data-binary",
+            &String::from_utf8(arm.manifest.bytes.clone()).unwrap(),
+        ],
+    );
+    assert_eq!(
+        unsigned_arm.status, 403,
+        "an unsigned platform was stored: {unsigned_arm:?}"
+    );
+    for evidence in evidence(&place, &arm, Some(ACME), None, true) {
+        push(&gateway.base, "push/cam", &evidence, None);
+    }
+    push(&gateway.base, "push/cam", &arm, Some(&arm.manifest.digest));
+    push(&gateway.base, "push/cam", &index, Some("multi"));
+    assert_eq!(
+        in_registry("multi").status,
+        404,
+        "asked with the image media type"
+    );
+    let stored = crate::serve_util::curl(
+        &format!("{}/v2/push/cam/manifests/multi", registry.base()),
+        &["-H", &format!("Accept: {}", index.media_type)],
+    );
+    assert_eq!(stored.status, 200, "{stored:?}");
+    assert_eq!(stored.body, index.manifest.bytes);
 }
 
 #[test]
