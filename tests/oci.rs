@@ -536,11 +536,6 @@ fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
     }
     push(&gateway.base, "push/cam", &arm, Some(&arm.manifest.digest));
     push(&gateway.base, "push/cam", &index, Some("multi"));
-    assert_eq!(
-        in_registry("multi").status,
-        404,
-        "asked with the image media type"
-    );
     let stored = crate::serve_util::curl(
         &format!("{}/v2/push/cam/manifests/multi", registry.base()),
         &["-H", &format!("Accept: {}", index.media_type)],
