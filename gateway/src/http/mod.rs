@@ -18,4 +18,5 @@ pub mod offload;
 pub mod pace;
 pub mod path;
 pub mod temp;
+pub mod watch;
 pub mod webhook;

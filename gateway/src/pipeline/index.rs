@@ -34,8 +34,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{RecvTimeoutError, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use cragate_verifier::Digest;
@@ -415,23 +414,7 @@ impl AcceptedIndex {
     /// at the next start). Listings other nodes append later are applied by
     /// [`Self::watch`].
     pub fn kept(store: Arc<dyn AcceptedStore>, rejudge: Arc<Rejudge>) -> io::Result<Self> {
-        let shared = Shared::default();
-        let mut applied = 0;
-        for stored in store.latest()? {
-            shared.apply(&*rejudge, &stored)?;
-            applied = applied.max(stored.seq);
-        }
-        Ok(Self {
-            shared: Arc::new(Shared {
-                state: shared.state,
-                kept: Some(Kept {
-                    store,
-                    rejudge,
-                    applied: Mutex::new(applied),
-                }),
-            }),
-            writer: tokio::sync::Mutex::new(()),
-        })
+        Self::default().share(store, rejudge)
     }
 
     /// This index (built from the file catalog at start) kept in `store`
@@ -475,40 +458,17 @@ impl AcceptedIndex {
         let Some(kept) = &self.shared.kept else {
             return Ok(());
         };
-        // One pending wake is enough: a catch-up reads everything.
-        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
-        kept.store.subscribe(Box::new(move || {
-            !matches!(wake.try_send(()), Err(TrySendError::Disconnected(())))
-        }));
-        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
-        std::thread::Builder::new()
-            .name("accepted-watch".into())
-            .spawn(move || {
-                let mut woken = Some(woken);
-                let mut failing = false;
-                loop {
-                    match woken.as_ref().map(|w| w.recv_timeout(interval)) {
-                        Some(Ok(()) | Err(RecvTimeoutError::Timeout)) => {}
-                        // The store stopped telling (or never could): poll.
-                        Some(Err(RecvTimeoutError::Disconnected)) => {
-                            woken = None;
-                            std::thread::sleep(interval);
-                        }
-                        None => std::thread::sleep(interval),
-                    }
-                    let Some(shared) = weak.upgrade() else { return };
-                    let Some(kept) = &shared.kept else { return };
-                    match shared.catch_up(kept) {
-                        Ok(_) => failing = false,
-                        Err(error) if !failing => {
-                            failing = true;
-                            eprintln!("cragate: cannot read the shared accepted listings: {error}");
-                        }
-                        Err(_) => {}
-                    }
-                }
-            })
-            .map(|_| ())
+        crate::http::watch::watch(
+            "accepted-watch",
+            "the shared accepted listings",
+            interval,
+            |changed| kept.store.subscribe(changed),
+            Arc::downgrade(&self.shared),
+            |shared: &Shared| match &shared.kept {
+                Some(kept) => shared.catch_up(kept),
+                None => Ok(false),
+            },
+        )
     }
 
     /// An accepted listing becomes its product's current one (durably,

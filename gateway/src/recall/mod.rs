@@ -43,8 +43,7 @@ pub mod status;
 pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use cragate_verifier::halt::{self, Action, HaltNotice, Unit};
@@ -273,39 +272,14 @@ impl Halts {
     /// other holder of `halts`. A failed read is reported and retried; the
     /// view stays as it was (the halts in force stay in force).
     pub fn watch(halts: &Arc<Self>, interval: Duration) -> std::io::Result<()> {
-        // One pending wake is enough: a refresh reads everything.
-        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
-        halts.store.subscribe(Box::new(move || {
-            !matches!(wake.try_send(()), Err(TrySendError::Disconnected(())))
-        }));
-        let weak: Weak<Self> = Arc::downgrade(halts);
-        std::thread::Builder::new()
-            .name("halt-watch".into())
-            .spawn(move || {
-                let mut woken = Some(woken);
-                let mut failing = false;
-                loop {
-                    match woken.as_ref().map(|w| w.recv_timeout(interval)) {
-                        Some(Ok(()) | Err(RecvTimeoutError::Timeout)) => {}
-                        // The store stopped telling (or never could): poll.
-                        Some(Err(RecvTimeoutError::Disconnected)) => {
-                            woken = None;
-                            std::thread::sleep(interval);
-                        }
-                        None => std::thread::sleep(interval),
-                    }
-                    let Some(halts) = weak.upgrade() else { return };
-                    match halts.refresh_if_changed() {
-                        Ok(_) => failing = false,
-                        Err(error) if !failing => {
-                            failing = true;
-                            eprintln!("cragate: cannot read the shared halts: {error}");
-                        }
-                        Err(_) => {}
-                    }
-                }
-            })
-            .map(|_| ())
+        crate::http::watch::watch(
+            "halt-watch",
+            "the shared halts",
+            interval,
+            |changed| halts.store.subscribe(changed),
+            Arc::downgrade(halts),
+            Self::refresh_if_changed,
+        )
     }
 
     /// Reads the blocking notices from the store into the view.
