@@ -37,7 +37,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::http::body::{Body, BodyLimits, full, read_limited, relayed_upload};
+use crate::http::body::{Body, BodyLimits, full, relayed_upload};
 use crate::http::error::{ErrorKind, ErrorSource, Excerpt, GatewayError};
 use crate::http::oci_error::oci_error_response;
 use crate::http::pace::Pace;
@@ -418,17 +418,7 @@ async fn push_manifest(
         idle: gateway.config.limits.body_idle_timeout,
         from: ErrorSource::Client,
     };
-    let bytes = read_limited(body, limits, None).await?;
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let document = Document {
-        digest: Digest::of(&bytes),
-        bytes,
-        content_type,
-    };
+    let document = Document::read(body, &parts.headers, limits).await?;
     gate.push(gateway, name, reference, &document, peer).await?;
     let path = format!("/v2/{name}/manifests/{reference}");
     let answer = gate

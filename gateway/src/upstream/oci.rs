@@ -72,6 +72,35 @@ pub struct Document {
     pub content_type: Option<String>,
 }
 
+impl Document {
+    /// `body` read whole under `limits`, with the `Content-Type` of
+    /// `headers`.
+    pub async fn read(
+        body: Incoming,
+        headers: &http::HeaderMap,
+        limits: BodyLimits,
+    ) -> Result<Self, GatewayError> {
+        let bytes = read_limited(body, limits, None).await?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Self {
+            digest: Digest::of(&bytes),
+            bytes,
+            content_type,
+        })
+    }
+}
+
+/// The `Authorization` header of a request to the registry, if any.
+fn authorization_header(value: Option<HeaderValue>) -> Vec<(HeaderName, HeaderValue)> {
+    value
+        .into_iter()
+        .map(|value| (header::AUTHORIZATION, value))
+        .collect()
+}
+
 /// What discovery found, and a digest of where it looked (the `.sig`,
 /// `.att` and referrers documents): when that changes, a new signature may
 /// have appeared.
@@ -174,10 +203,7 @@ impl OciUpstream {
             .body(())
             .map_err(|e| GatewayError::gateway(ErrorKind::Internal(e.to_string())))?
             .into_parts();
-        let extra: Vec<(HeaderName, HeaderValue)> = authorization
-            .into_iter()
-            .map(|value| (header::AUTHORIZATION, value))
-            .collect();
+        let extra = authorization_header(authorization);
         self.http.forward(&parts, empty(), &[], &extra).await
     }
 
@@ -240,10 +266,7 @@ impl OciUpstream {
             .body(())
             .map_err(|e| GatewayError::client(ErrorKind::BadRequest(e.to_string())))?
             .into_parts();
-        let extra: Vec<(HeaderName, HeaderValue)> = authorization
-            .into_iter()
-            .map(|value| (header::AUTHORIZATION, value))
-            .collect();
+        let extra = authorization_header(authorization);
         let response = match done {
             Some(done) => self.http.forward_upload(&parts, body, &extra, done).await?,
             None => self.http.forward(&parts, body, &[], &extra).await?,
@@ -278,20 +301,8 @@ impl OciUpstream {
             idle: self.idle,
             from: ErrorSource::Upstream,
         };
-        let bytes = read_limited(body, limits, None).await?;
-        let content_type = head
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        Ok(Some((
-            Document {
-                digest: Digest::of(&bytes),
-                bytes,
-                content_type,
-            },
-            head.headers,
-        )))
+        let document = Document::read(body, &head.headers, limits).await?;
+        Ok(Some((document, head.headers)))
     }
 
     /// The manifest `reference` (tag or digest) of `name`; `None` on 404.
