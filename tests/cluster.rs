@@ -22,14 +22,14 @@ fn node_config(dir: &Path, n: usize, url: &str, key: &Path) -> PathBuf {
 }
 
 /// The shared key, made once before the nodes start.
-fn shared_key(dir: &Path, url: &str) -> PathBuf {
+pub(crate) fn shared_key(dir: &Path, url: &str) -> PathBuf {
     let key = dir.join("ledger-key.p8");
     let output = cragate()
         .args(["ledger", "key", "--ledger", url, "--ledger-key"])
         .arg(&key)
         .output()
         .unwrap();
-    assert!(output.status.success());
+    assert!(output.status.success(), "{output:?}");
     key
 }
 

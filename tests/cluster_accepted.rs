@@ -5,30 +5,18 @@
 //! and a resubmission through the other takes the old artifact's backing
 //! away on both.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::cluster::shared_key;
 use crate::gate::importer_policy;
 use crate::postgres_util::Postgres;
 use crate::serve_util::{
     Gateway, Nginx, Reply, STORE_ROUTES, accepted_artifact, accepted_listing, curl,
     listing_with_artifacts, pattern_file, put_file, sha256,
 };
-use crate::util::cragate;
 
 const PRODUCT: &str = "vaultkey-desktop";
-
-/// The shared key, made once before the nodes start.
-fn shared_key(dir: &Path, url: &str) -> PathBuf {
-    let key = dir.join("ledger-key.p8");
-    let output = cragate()
-        .args(["ledger", "key", "--ledger", url, "--ledger-key"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    key
-}
 
 /// A node on the database at `url` with `key`, fronting `nginx` with
 /// [`STORE_ROUTES`], in a data folder of its own, under the shipped

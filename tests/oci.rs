@@ -13,8 +13,8 @@ use cragate_test_signer::oci::{self, Platform, Pushable};
 use serde_json::json;
 
 use crate::oci_util::{
-    ACME, Registry, copied_files, get, instance, push, signer, skopeo_copy, skopeo_push, stderr_of,
-    write_policy,
+    ACME, Registry, copied_files, get, instance, push, put_manifest, signer, skopeo_copy,
+    skopeo_push, stderr_of, write_policy,
 };
 use crate::serve_util::Gateway;
 
@@ -485,21 +485,11 @@ fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
     );
 
     // A manifest that does not hash to the digest it is pushed under.
-    let file = folders.path().join("manifest");
-    std::fs::write(&file, &signed.manifest.bytes).unwrap();
-    let wrong = crate::serve_util::curl(
-        &gateway.url(&format!(
-            "/v2/push/cam/manifests/{}",
-            unsigned.manifest.digest
-        )),
-        &[
-            "-X",
-            "PUT",
-            "-H",
-            &format!("Content-Type: {}", signed.media_type),
-            "--data-binary",
-            &format!("@{}", file.display()),
-        ],
+    let wrong = put_manifest(
+        &gateway.base,
+        "push/cam",
+        &unsigned.manifest.digest,
+        &signed,
     );
     assert_eq!(wrong.status, 400, "{wrong:?}");
     assert_eq!(wrong.json()["errors"][0]["code"], "MANIFEST_INVALID");
@@ -516,17 +506,7 @@ fn pushes_are_screened_where_the_policy_enables_them_and_refused_elsewhere() {
         }
     }
     push(&gateway.base, "push/cam", &amd, Some(&amd.manifest.digest));
-    let unsigned_arm = crate::serve_util::curl(
-        &gateway.url(&format!("/v2/push/cam/manifests/{}", arm.manifest.digest)),
-        &[
-            "-X",
-            "PUT",
-            "-H",
-            &format!("Content-Type: {}", arm.media_type),
-            "--data-binary",
-            &String::from_utf8(arm.manifest.bytes.clone()).unwrap(),
-        ],
-    );
+    let unsigned_arm = put_manifest(&gateway.base, "push/cam", &arm.manifest.digest, &arm);
     assert_eq!(
         unsigned_arm.status, 403,
         "an unsigned platform was stored: {unsigned_arm:?}"

@@ -122,9 +122,17 @@ pub fn push(base: &str, repository: &str, pushable: &Pushable, reference: Option
         .map(str::to_owned)
         .or_else(|| pushable.tag.clone())
         .unwrap_or_else(|| pushable.manifest.digest.clone());
+    let put = put_manifest(base, repository, &reference, pushable);
+    assert_eq!(put.status, 201, "{put:?}");
+}
+
+/// `PUT` of `pushable`'s manifest to `repository` under `reference` on the
+/// registry (or gateway) at `base`, with its media type; the reply.
+pub fn put_manifest(base: &str, repository: &str, reference: &str, pushable: &Pushable) -> Reply {
+    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("manifest");
     std::fs::write(&file, &pushable.manifest.bytes).unwrap();
-    let put = curl(
+    curl(
         &format!("{base}/v2/{repository}/manifests/{reference}"),
         &[
             "-X",
@@ -134,8 +142,7 @@ pub fn push(base: &str, repository: &str, pushable: &Pushable, reference: Option
             "--data-binary",
             &format!("@{}", file.display()),
         ],
-    );
-    assert_eq!(put.status, 201, "{put:?}");
+    )
 }
 
 /// `skopeo copy dir:SOURCE docker://TARGET` over plain HTTP: a push.
